@@ -1,0 +1,95 @@
+"""The JSON API (/api/v1): a thin adapter from JSON to the engine and back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .engine import assess
+from .inputs import InputError, validate_inputs
+from .openapi import openapi_document
+from .report import to_dict
+from .version import __version__
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+ASSESS_FIELDS = frozenset(
+    {"failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date"}
+)
+
+
+class BadBody(ValueError):
+    """The body is not a JSON object (400)."""
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise BadBody(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def read_json_object() -> dict[str, Any]:
+    """The request body as a JSON object, or BadBody."""
+    raw = request.get_data(cache=False)
+    try:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, BadBody):
+            raise
+        raise BadBody("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadBody("the body must be a JSON object")
+    return data
+
+
+def errors_response(errors: dict[str, list[str]], status: int) -> tuple[Response, int]:
+    return jsonify({"errors": errors}), status
+
+
+def _json_or_error(fields: frozenset[str]) -> dict[str, Any] | tuple[Response, int]:
+    if request.mimetype != "application/json":
+        return errors_response(
+            {"request": ["Send the body as JSON with Content-Type: application/json."]}, 415
+        )
+    try:
+        data = read_json_object()
+    except BadBody as exc:
+        return errors_response({"request": [f"Malformed body: {exc}."]}, 400)
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        return errors_response(
+            {k: [f"Unknown field {k!r}; allowed: {', '.join(sorted(fields))}."] for k in unknown},
+            422,
+        )
+    return data
+
+
+@bp.post("/assess")
+def assess_patient() -> tuple[Response, int] | Response:
+    data = _json_or_error(ASSESS_FIELDS)
+    if isinstance(data, tuple):
+        return data
+    try:
+        inputs = validate_inputs(data, allow_text=False)
+    except InputError as exc:
+        return errors_response(exc.errors, 422)
+    result = assess(inputs, current_app.extensions["calc_evidence"])
+    return jsonify(to_dict(result))
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document(__version__))
+
+
+@bp.get("/evidence")
+def evidence() -> Response:
+    """The evidence file as loaded, so the basis of every number can be reviewed."""
+    from dataclasses import asdict
+
+    return jsonify(asdict(current_app.extensions["calc_evidence"]))

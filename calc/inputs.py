@@ -1,0 +1,291 @@
+"""Patient inputs: units, allowed ranges, strict parsing and validation (pure).
+
+One table of ranges serves the engine, the JSON API, the command line and the
+form, so every adapter refuses the same values with the same words: each
+message names the field, its unit and the allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from .evidence import FailureType
+
+# 1 μkat/L = 60 U/L (1 μmol/s = 60 μmol/min); cao2018.md, "Units".
+U_L_PER_UKAT_L = 60.0
+# Bilirubin 1 mg/dL = 17.1 μmol/L; cao2018.md, "Units"; meld.md, "Units".
+UMOL_L_PER_MG_DL = 17.1
+
+MAX_TEXT_LENGTH = 32
+
+
+class AltUnit(StrEnum):
+    U_L = "U/L"
+    UKAT_L = "ukat/L"
+
+
+class TbilUnit(StrEnum):
+    UMOL_L = "umol/L"
+    MG_DL = "mg/dL"
+
+
+UNIT_LABELS: dict[str, str] = {
+    "U/L": "U/L",
+    "ukat/L": "μkat/L",
+    "umol/L": "μmol/L",
+    "mg/dL": "mg/dL",
+}
+
+FAILURE_TYPE_DEFINITIONS: dict[FailureType, str] = {
+    FailureType.ACLF: (
+        "Acute-on-chronic liver failure: acute worsening of a known chronic liver disease"
+        " with organ failure."
+    ),
+    FailureType.CLF: (
+        "Chronic liver failure: progressive failure of liver function in chronic liver"
+        " disease (decompensated cirrhosis)."
+    ),
+    FailureType.ALF: (
+        "Acute liver failure: severe liver injury with coagulopathy and encephalopathy"
+        " in a patient without prior liver disease."
+    ),
+}
+
+
+def _canonical_unit(text: str) -> str:
+    """Accept the micro sign and the Greek mu for the ASCII 'u'."""
+    return text.strip().replace("μ", "u").replace("µ", "u")
+
+
+@dataclass(frozen=True)
+class Range:
+    """An allowed closed range in one unit."""
+
+    label: str
+    unit: str  # the API spelling, e.g. "umol/L"
+    low: float
+    high: float
+    whole: bool = False
+
+    @property
+    def unit_label(self) -> str:
+        return UNIT_LABELS.get(self.unit, self.unit)
+
+    def describe(self) -> str:
+        unit = f" {self.unit_label}" if self.unit_label else ""
+        return f"{_fmt(self.low)} to {_fmt(self.high)}{unit}"
+
+    def message(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        return f"{self.label} must be {kind} from {self.describe()}."
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if abs(x) < 1e6 else str(int(x))
+
+
+# Classic MELD is a whole number from 6 to 40 by definition (meld.md).
+MELD_RANGE = Range("Baseline MELD", "", 6, 40, whole=True)
+# ALT: positive, and high enough for acute liver failure (ALT can exceed 10,000 U/L).
+# The μkat/L bounds are the U/L bounds rounded inwards, so every accepted value
+# converts to a value inside the U/L range.
+ALT_RANGES: dict[AltUnit, Range] = {
+    AltUnit.U_L: Range("ALT", "U/L", 1, 50000),
+    AltUnit.UKAT_L: Range("ALT", "ukat/L", 0.02, 833),
+}
+# TBIL: positive, and high enough for deep jaundice (TBIL can exceed 800 μmol/L).
+TBIL_RANGES: dict[TbilUnit, Range] = {
+    TbilUnit.UMOL_L: Range("Total bilirubin (TBIL)", "umol/L", 1, 1710),
+    TbilUnit.MG_DL: Range("Total bilirubin (TBIL)", "mg/dL", 0.1, 100),
+}
+DATE_LOW = date(2000, 1, 1)
+DATE_HIGH = date(2099, 12, 31)
+
+
+class InputError(ValueError):
+    """One or more inputs are invalid; ``errors`` maps field -> messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        self.errors = {k: list(v) for k, v in errors.items()}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
+
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def parse_decimal_text(text: str, rng: Range) -> float:
+    """Parse a plain decimal such as ``240`` or ``12.5``; raise ValueError otherwise.
+
+    ``float()`` is too lenient for clinical input: it accepts ``nan``, ``inf``,
+    ``1e309`` and ``1_000``. Only digits, one optional point and a sign pass.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError(f"{rng.label} is required: enter {rng.describe()}.")
+    if len(stripped) > MAX_TEXT_LENGTH or not _DECIMAL_TEXT.fullmatch(stripped):
+        hint = " Use a point, not a comma, for decimals." if "," in stripped else ""
+        raise ValueError(
+            f"{rng.label} must be a plain number such as 240 or 12.5 "
+            f"(allowed {rng.describe()}).{hint}"
+        )
+    return float(Decimal(stripped))
+
+
+def check_number(value: object, rng: Range, *, allow_text: bool) -> float:
+    """Return ``value`` as a float inside ``rng`` or raise ValueError with the message."""
+    if value is None:
+        raise ValueError(f"{rng.label} is required: enter {rng.describe()}.")
+    if isinstance(value, str):
+        if not allow_text:
+            raise ValueError(f"{rng.label} must be a JSON number ({rng.describe()}).")
+        number = parse_decimal_text(value, rng)
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{rng.label} must be a number ({rng.describe()}).")
+    elif isinstance(value, int):
+        # Compare big integers exactly: float() of a huge int would overflow.
+        if not rng.low <= value <= rng.high:
+            raise ValueError(rng.message())
+        number = float(value)
+    else:
+        number = value
+    if not math.isfinite(number) or not rng.contains(number):
+        raise ValueError(rng.message())
+    if rng.whole and not number.is_integer():
+        raise ValueError(rng.message())
+    return number
+
+
+def parse_failure_type(value: object) -> FailureType:
+    allowed = ", ".join(ft.value for ft in FailureType)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"Failure type is required: one of {allowed}.")
+    try:
+        return FailureType(value.strip().upper())
+    except ValueError:
+        raise ValueError(f"Failure type must be one of {allowed}.") from None
+
+
+def parse_alt_unit(value: object) -> AltUnit:
+    if value is None:
+        return AltUnit.U_L
+    if isinstance(value, str):
+        try:
+            return AltUnit(_canonical_unit(value))
+        except ValueError:
+            pass
+    raise ValueError('ALT unit must be "U/L" or "ukat/L" (μkat/L).')
+
+
+def parse_tbil_unit(value: object) -> TbilUnit:
+    if value is None:
+        return TbilUnit.UMOL_L
+    if isinstance(value, str):
+        try:
+            return TbilUnit(_canonical_unit(value))
+        except ValueError:
+            pass
+    raise ValueError('TBIL unit must be "umol/L" (μmol/L) or "mg/dL".')
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(value: object) -> date | None:
+    """An optional ISO date (YYYY-MM-DD) from 2000-01-01 to 2099-12-31."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date):
+        parsed = value
+    elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            parsed = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("Transplant date is not a real calendar date (YYYY-MM-DD).") from None
+    else:
+        raise ValueError("Transplant date must be a date written YYYY-MM-DD.")
+    if not DATE_LOW <= parsed <= DATE_HIGH:
+        raise ValueError(
+            f"Transplant date must be from {DATE_LOW.isoformat()} to {DATE_HIGH.isoformat()}."
+        )
+    return parsed
+
+
+def alt_to_u_l(value: float, unit: AltUnit) -> float:
+    return value * U_L_PER_UKAT_L if unit is AltUnit.UKAT_L else value
+
+
+def tbil_to_umol_l(value: float, unit: TbilUnit) -> float:
+    return value * UMOL_L_PER_MG_DL if unit is TbilUnit.MG_DL else value
+
+
+def umol_l_to_tbil_unit(value_umol_l: float, unit: TbilUnit) -> float:
+    return value_umol_l / UMOL_L_PER_MG_DL if unit is TbilUnit.MG_DL else value_umol_l
+
+
+@dataclass(frozen=True)
+class PatientInputs:
+    """Validated inputs; canonical units live in the field names."""
+
+    failure_type: FailureType
+    meld: int
+    alt_u_l: float
+    tbil_umol_l: float
+    alt_entered: float
+    alt_unit: AltUnit
+    tbil_entered: float
+    tbil_unit: TbilUnit
+    transplant_date: date | None = None
+
+
+def validate_inputs(raw: Mapping[str, object], *, allow_text: bool) -> PatientInputs:
+    """Validate raw values keyed by the API's field names.
+
+    Collects every problem before raising, so a clinician sees them all at once.
+    """
+    errors: dict[str, list[str]] = {}
+
+    def attempt(field: str, fn: object) -> object:
+        try:
+            return fn() if callable(fn) else fn
+        except ValueError as exc:
+            errors.setdefault(field, []).append(str(exc))
+            return None
+
+    failure_type = attempt("failure_type", lambda: parse_failure_type(raw.get("failure_type")))
+    meld = attempt("meld", lambda: check_number(raw.get("meld"), MELD_RANGE, allow_text=allow_text))
+    alt_unit = attempt("alt_unit", lambda: parse_alt_unit(raw.get("alt_unit")))
+    tbil_unit = attempt("tbil_unit", lambda: parse_tbil_unit(raw.get("tbil_unit")))
+    alt = tbil = None
+    if isinstance(alt_unit, AltUnit):
+        rng = ALT_RANGES[alt_unit]
+        alt = attempt("alt", lambda: check_number(raw.get("alt"), rng, allow_text=allow_text))
+    if isinstance(tbil_unit, TbilUnit):
+        trng = TBIL_RANGES[tbil_unit]
+        tbil = attempt("tbil", lambda: check_number(raw.get("tbil"), trng, allow_text=allow_text))
+    transplant_date = attempt("transplant_date", lambda: parse_date(raw.get("transplant_date")))
+    if errors:
+        raise InputError(errors)
+    assert isinstance(failure_type, FailureType)
+    assert isinstance(meld, float) and isinstance(alt, float) and isinstance(tbil, float)
+    assert isinstance(alt_unit, AltUnit) and isinstance(tbil_unit, TbilUnit)
+    assert transplant_date is None or isinstance(transplant_date, date)
+    return PatientInputs(
+        failure_type=failure_type,
+        meld=int(meld),
+        alt_u_l=alt_to_u_l(alt, alt_unit),
+        tbil_umol_l=tbil_to_umol_l(tbil, tbil_unit),
+        alt_entered=alt,
+        alt_unit=alt_unit,
+        tbil_entered=tbil,
+        tbil_unit=tbil_unit,
+        transplant_date=transplant_date,
+    )

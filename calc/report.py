@@ -1,0 +1,269 @@
+"""The edges of the core: an Assessment as JSON-ready data and as plain text.
+
+Rounding happens here (and in the templates, which use the same helpers),
+never in the engine. JSON keeps full precision: rounding is for display.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .engine import Assessment, RangeEstimate, decimals_of, format_number
+from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
+
+DOI_URL = "https://doi.org/"
+
+
+# --------------------------------------------------------------------------
+# Display helpers (shared with the templates)
+
+
+def unit_label(unit: str) -> str:
+    return UNIT_LABELS.get(unit, unit)
+
+
+def entered(x: float) -> str:
+    """A value as the clinician typed it: 240 -> "240", 12.50 -> "12.5"."""
+    return f"{x:.6g}" if abs(x) < 1e6 else f"{x:.0f}"
+
+
+def tbil_text(value_umol_l: float, unit: str) -> str:
+    if unit == TbilUnit.MG_DL.value:
+        return f"{value_umol_l / UMOL_L_PER_MG_DL:.2f} mg/dL"
+    return f"{value_umol_l:.1f} μmol/L"
+
+
+def pooled_tbil_text(a: Assessment) -> str:
+    """The pooled TBIL level as printed (μmol/L) or converted (mg/dL, 2 decimals)."""
+    if a.tbil.unit == TbilUnit.MG_DL.value:
+        return f"{a.tbil.pooled_level_in_unit:.2f} mg/dL"
+    return f"{a.tbil.pooled_level_umol_l:g} μmol/L"
+
+
+def meld_after_text(a: Assessment) -> str:
+    mr = a.meld_reduction
+    if not mr.available or mr.expected_meld_after is None or mr.mean is None:
+        return "no estimate"
+    if mr.bounded_at_floor:
+        return f"{mr.expected_meld_after:g}"
+    return format_number(mr.expected_meld_after, decimals_of(mr.mean))
+
+
+def spread_kind_text(kind: str) -> str:
+    return {
+        "unreported": "± as printed; the source does not say whether it is an SD or an SE",
+        "SD": "± is a standard deviation",
+        "SE": "± is a standard error",
+        "95% CI": "95% confidence interval, as reported",
+        "none": "no estimate",
+    }.get(kind, kind)
+
+
+def range_text(r: RangeEstimate) -> str:
+    return (
+        f"MELD decrease {r.low:.1f} to {r.high:.1f}; "
+        f"MELD after {r.meld_after_low:.1f} to {r.meld_after_high:.1f}"
+    )
+
+
+def percent_text(p: float) -> str:
+    if p > 0.999:
+        return "> 99.9 %"
+    if p < 0.001:
+        return "< 0.1 %"
+    return f"{100 * p:.0f} %"
+
+
+def iso(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def days_text(days: tuple[int, ...]) -> str:
+    return " and ".join(str(d) for d in days)
+
+
+# --------------------------------------------------------------------------
+# JSON
+
+
+def to_dict(a: Assessment) -> dict[str, Any]:
+    """The assessment as JSON-ready data (full precision; dates as ISO text)."""
+    i, mr, s = a.inputs, a.meld_reduction, a.stratum
+    return {
+        "input": {
+            "failure_type": i.failure_type.value,
+            "meld": i.meld,
+            "alt_u_l": i.alt_u_l,
+            "tbil_umol_l": i.tbil_umol_l,
+            "alt_entered": {"value": i.alt_entered, "unit": i.alt_unit.value},
+            "tbil_entered": {"value": i.tbil_entered, "unit": i.tbil_unit.value},
+            "transplant_date": iso(i.transplant_date),
+        },
+        "meld_reduction": {
+            "available": mr.available,
+            "mean": mr.mean,
+            "reported_spread": mr.reported_spread,
+            "spread_kind": mr.spread_kind,
+            "spread_low": mr.spread_low,
+            "spread_high": mr.spread_high,
+            "as_printed": mr.as_printed,
+            "n": mr.n,
+            "time_point": mr.time_point,
+            "where": mr.where,
+            "expected_meld_after": mr.expected_meld_after,
+            "expected_meld_after_unbounded": mr.expected_meld_after_unbounded,
+            "bounded_at_floor": mr.bounded_at_floor,
+            "ranges": [
+                {
+                    "kind": r.kind,
+                    "low": r.low,
+                    "high": r.high,
+                    "confidence_level": r.confidence_level,
+                    "meld_after_low": r.meld_after_low,
+                    "meld_after_high": r.meld_after_high,
+                    "assumption": r.assumption,
+                }
+                for r in mr.ranges
+            ],
+            "chance_of_improvement": (
+                None
+                if mr.chance_of_improvement is None
+                else {"value": mr.chance_of_improvement, "assumption": mr.chance_assumption}
+            ),
+            "unavailable_reason": mr.unavailable_reason,
+        },
+        "baseline_stratum": s.group,
+        "stratum": {
+            "group": s.group,
+            "threshold": s.threshold,
+            "this_group_larger": s.this_group_larger,
+            "finding": s.finding,
+            "p_value": s.p_value,
+        },
+        "markers": {
+            "alt": {
+                "check_day": a.alt.check_day,
+                "check_date": iso(a.alt.check_date),
+                "direction": a.alt.direction,
+                "expected": "below baseline",
+                "baseline_u_l": a.alt.baseline_u_l,
+                "size_reported": a.alt.size_reported,
+                "as_printed": a.alt.as_printed,
+                "p_value": a.alt.p_value,
+            },
+            "tbil": {
+                "check_days": list(a.tbil.check_days),
+                "check_dates": (
+                    None if a.tbil.check_dates is None else [iso(d) for d in a.tbil.check_dates]
+                ),
+                "direction": a.tbil.direction,
+                "pooled_level_umol_l": a.tbil.pooled_level_umol_l,
+                "pooled_level_in_unit": {
+                    "value": a.tbil.pooled_level_in_unit,
+                    "unit": a.tbil.unit,
+                },
+                "baseline_umol_l": a.tbil.baseline_umol_l,
+                "informative": a.tbil.informative,
+                "implied_decline_umol_l": a.tbil.implied_decline_umol_l,
+                "implied_decline_percent": a.tbil.implied_decline_percent,
+                "as_printed": a.tbil.as_printed,
+                "p_value": a.tbil.p_value,
+            },
+        },
+        "warnings": [{"code": w.code, "message": w.message} for w in a.warnings],
+        "evidence": {
+            "version": a.stamp.evidence_version,
+            "doi": a.stamp.doi,
+            "url": DOI_URL + a.stamp.doi,
+            "citation": a.stamp.citation,
+            "articles": a.stamp.articles,
+            "patients": a.stamp.patients,
+            "document_read": a.stamp.document_read,
+        },
+        "version": {"app": a.stamp.app_version, "evidence": a.stamp.evidence_version},
+        "basis": {
+            "intended_use": a.intended_use,
+            "derivation": list(a.derivation),
+            "limits": list(a.limits),
+        },
+        "summary_text": summary_text(a),
+    }
+
+
+# --------------------------------------------------------------------------
+# Plain text (what a clinician pastes into a note)
+
+
+def input_line(a: Assessment) -> str:
+    i = a.inputs
+    alt = f"ALT {entered(i.alt_entered)} {unit_label(i.alt_unit.value)}"
+    if i.alt_unit.value != "U/L":
+        alt += f" (= {entered(i.alt_u_l)} U/L)"
+    tbil = f"TBIL {entered(i.tbil_entered)} {unit_label(i.tbil_unit.value)}"
+    if i.tbil_unit is TbilUnit.MG_DL:
+        tbil += f" (= {i.tbil_umol_l:.1f} μmol/L)"
+    parts = [i.failure_type.value, f"baseline MELD {i.meld}", alt, tbil]
+    if i.transplant_date is not None:
+        parts.append(f"MSCT date {i.transplant_date.isoformat()}")
+    return "; ".join(parts)
+
+
+def summary_text(a: Assessment) -> str:
+    mr, s = a.meld_reduction, a.stratum
+    lines = [
+        f"MSCT in liver failure: expected course (calc {a.stamp.app_version}, "
+        f"evidence {a.stamp.evidence_version})",
+        f"Inputs: {input_line(a)}",
+    ]
+    if mr.available:
+        lines.append(
+            f"Expected MELD decrease: {mr.as_printed} ({spread_kind_text(mr.spread_kind)}); "
+            f"expected MELD after MSCT: {meld_after_text(a)}"
+            + (" (bounded at the MELD floor of 6)" if mr.bounded_at_floor else "")
+        )
+        for r in mr.ranges:
+            lines.append(f"  {r.kind.capitalize()}: {range_text(r)}. {r.assumption}")
+    else:
+        lines.append(f"Expected MELD decrease: no estimate for {a.inputs.failure_type.value}.")
+    larger = "larger" if s.this_group_larger else "smaller"
+    lines.append(
+        f"Baseline MELD stratum {s.group.replace('>=', '≥ ').replace('<', '< ')}: "
+        f"this group had the {larger} MELD decrease in the meta-analysis "
+        f"({s.p_value}; group sizes and decreases not reported)."
+    )
+    alt_when = f"day {a.alt.check_day}" + (
+        f" ({a.alt.check_date.isoformat()})" if a.alt.check_date else ""
+    )
+    tbil_when = f"days {days_text(a.tbil.check_days)}" + (
+        f" ({', '.join(d.isoformat() for d in a.tbil.check_dates)})" if a.tbil.check_dates else ""
+    )
+    alt_unit = unit_label(a.alt.unit)
+    lines.append("Early-response markers to check:")
+    lines.append(
+        f"  [ ] ALT at {alt_when}: expected below baseline "
+        f"{entered(a.alt.baseline_in_unit)} {alt_unit} (direction only; size not reported)."
+    )
+    if a.tbil.informative and a.tbil.implied_decline_umol_l is not None:
+        pct = a.tbil.implied_decline_percent or 0.0
+        tbil_detail = (
+            f"pooled level {pooled_tbil_text(a)}; implied decline from baseline "
+            f"{tbil_text(a.tbil.baseline_umol_l, a.tbil.unit)}: "
+            f"{tbil_text(a.tbil.implied_decline_umol_l, a.tbil.unit)} ({pct:.0f} %)."
+        )
+    else:
+        tbil_detail = (
+            f"pooled level {pooled_tbil_text(a)}; baseline already at or below it, "
+            "so not informative for this patient."
+        )
+    lines.append(f"  [ ] TBIL at {tbil_when}: {tbil_detail}")
+    if a.warnings:
+        lines.append("Warnings:")
+        lines.extend(f"  - {w.message}" for w in a.warnings)
+    lines.append(
+        f"Basis: {a.stamp.short_citation}, doi:{a.stamp.doi} ({a.stamp.document_read}; "
+        f"{a.stamp.articles} articles, n = {a.stamp.patients}). "
+        "Before/after changes in treated patients, not versus control. "
+        "MSCT is investigational; decision support only, not for transplant allocation."
+    )
+    return "\n".join(lines)
