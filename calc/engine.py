@@ -209,16 +209,16 @@ def _ranges(
                 "scenario",
                 mean - z * disp.value,
                 mean + z * disp.value,
-                "Scenario, not a confidence interval: assumes the reported ± "
-                f"{disp.value:g} is the standard deviation of individual patients' MELD "
-                "decreases, normally distributed. The source does not say what ± is; if "
+                f"Assumes the reported ± {disp.value:g} is the standard deviation of "
+                "individual patients' MELD decreases, normally distributed: about 95% of "
+                "patients would lie in this range. The source does not say what ± is; if "
                 "it is a standard error, individual patients vary more than this.",
             )
         )
         chance = NormalDist(mean, disp.value).cdf(0.0)
         chance = 1.0 - chance
         chance_assumption = (
-            "Scenario: chance that one patient's MELD falls at all, if ± "
+            "Chance that one patient's MELD falls at all, if ± "
             f"{disp.value:g} is the standard deviation of individual decreases "
             "(normal distribution)."
         )
@@ -246,7 +246,7 @@ def _ranges(
             out.append(("prediction", mean - half, mean + half, pi_text))
         elif disp.kind is DispersionKind.SD:
             text = (
-                "Scenario: about 95% of patients, if decreases are normal with the reported "
+                "About 95% of patients, if decreases are normal with the reported "
                 f"SD {disp.value:g}; n was not reported, so no confidence interval."
             )
             out.append(("scenario", mean - z * disp.value, mean + z * disp.value, text))

@@ -50,9 +50,23 @@ def meld_after_text(a: Assessment) -> str:
     return format_number(mr.expected_meld_after, decimals_of(mr.mean))
 
 
+RANGE_KIND_LABELS = {
+    "scenario": "Scenario range (not a confidence interval)",
+    "confidence": "95% confidence interval of the mean",
+    "prediction": "95% prediction interval for one patient",
+}
+
+
+def range_kind_text(kind: str) -> str:
+    return RANGE_KIND_LABELS.get(kind, kind)
+
+
 def spread_kind_text(kind: str) -> str:
     return {
-        "unreported": "± as printed; the source does not say whether it is an SD or an SE",
+        "unreported": (
+            "the source prints ± without saying whether it is a standard deviation (SD) "
+            "or a standard error (SE)"
+        ),
         "SD": "± is a standard deviation",
         "SE": "± is a standard error",
         "95% CI": "95% confidence interval, as reported",
@@ -223,7 +237,12 @@ def summary_text(a: Assessment) -> str:
             + (" (bounded at the MELD floor of 6)" if mr.bounded_at_floor else "")
         )
         for r in mr.ranges:
-            lines.append(f"  {r.kind.capitalize()}: {range_text(r)}. {r.assumption}")
+            lines.append(f"  {range_kind_text(r.kind)}: {range_text(r)}. {r.assumption}")
+        if mr.chance_of_improvement is not None:
+            lines.append(
+                f"  Scenario: chance of any MELD decrease "
+                f"{percent_text(mr.chance_of_improvement)}. {mr.chance_assumption}"
+            )
     else:
         lines.append(f"Expected MELD decrease: no estimate for {a.inputs.failure_type.value}.")
     larger = "larger" if s.this_group_larger else "smaller"
