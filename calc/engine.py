@@ -449,6 +449,10 @@ def _derivation(evidence: Evidence, mr: MeldReduction) -> tuple[str, ...]:
     return tuple(steps)
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def assess(inputs: PatientInputs, evidence: Evidence) -> Assessment:
     """Assess one patient against the evidence."""
     mr = _meld_reduction(inputs, evidence.meld_reduction[inputs.failure_type])
@@ -472,6 +476,7 @@ def assess(inputs: PatientInputs, evidence: Evidence) -> Assessment:
             document_read=src.document_read,
         ),
         derivation=_derivation(evidence, mr),
-        limits=LIMITS_FIXED + evidence.not_reported,
+        limits=LIMITS_FIXED
+        + tuple(f"Not reported: {_lower_first(n)}" for n in evidence.not_reported),
         intended_use=INTENDED_USE,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from wtforms import Form, RadioField, SelectField, StringField
+from wtforms import Form, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from .evidence import FailureType
@@ -66,12 +66,12 @@ def _ranges_hint(ranges: Mapping[Any, Range]) -> str:
     return " or ".join(r.describe() for r in ranges.values())
 
 
-class AssessmentForm(Form):
+class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     """Baseline values of one patient. Nothing here is stored or logged."""
 
     failure_type = RadioField(
         "Type of liver failure",
-        choices=[(ft.value, ft.value) for ft in FailureType],
+        choices=[SelectChoice(ft.value, ft.value) for ft in FailureType],
         validators=[InputRequired("Type of liver failure is required: choose ACLF, CLF or ALF.")],
     )
     meld = StringField(
@@ -88,7 +88,7 @@ class AssessmentForm(Form):
     )
     alt_unit = SelectField(
         "ALT unit",
-        choices=[(u.value, UNIT_LABELS[u.value]) for u in AltUnit],
+        choices=[SelectChoice(u.value, UNIT_LABELS[u.value]) for u in AltUnit],
         default=AltUnit.U_L.value,
         validate_choice=True,
     )
@@ -100,7 +100,7 @@ class AssessmentForm(Form):
     )
     tbil_unit = SelectField(
         "TBIL unit",
-        choices=[(u.value, UNIT_LABELS[u.value]) for u in TbilUnit],
+        choices=[SelectChoice(u.value, UNIT_LABELS[u.value]) for u in TbilUnit],
         default=TbilUnit.UMOL_L.value,
         validate_choice=True,
     )

@@ -40,7 +40,7 @@ def _free_port() -> int:
 def server_url() -> Iterator[str]:
     """`calc serve` (gunicorn) on a free loopback port, stopped after the session."""
     port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+    proc = subprocess.Popen(
         [sys.executable, "-m", "calc.cli", "serve", "--port", str(port), "--workers", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -51,7 +51,7 @@ def server_url() -> Iterator[str]:
     try:
         while True:
             try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as r:  # noqa: S310
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
                     if r.status == 200:
                         break
             except OSError:

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run them all: lint, types, unit,
+# forms, HTTP, CLI and the real-browser tests. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: Debian's chromium for the browser tests, poppler-utils to
+# read the printed PDFs, DejaVu fonts so pages render the same everywhere.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
+  echo "Installing ${missing[*]} with apt-get"
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python packages in a project virtual environment.
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"

@@ -1,0 +1,131 @@
+"""The form on its own, from MultiDict data (no app, no request)."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from calc.forms import AssessmentForm
+from calc.inputs import AltUnit, TbilUnit
+
+GOOD = {
+    "failure_type": "ACLF",
+    "meld": "28",
+    "alt": "240",
+    "alt_unit": "U/L",
+    "tbil": "320",
+    "tbil_unit": "umol/L",
+    "transplant_date": "",
+    "patient_ref": "",
+}
+
+
+def _form(**changes: str) -> AssessmentForm:
+    return AssessmentForm(MultiDict({**GOOD, **changes}))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"failure_type": "CLF", "meld": "6"},
+        {"failure_type": "ALF", "meld": "40"},
+        {"meld": "28.0"},
+        {"alt": "0.02", "alt_unit": "ukat/L"},
+        {"alt": "50000"},
+        {"tbil": "0.1", "tbil_unit": "mg/dL"},
+        {"tbil": "1710"},
+        {"tbil": " 320 "},
+        {"transplant_date": "2024-02-29"},
+        {"patient_ref": "x" * 40},
+    ],
+    ids=[
+        "typical",
+        "clf-meld-floor",
+        "alf-meld-cap",
+        "meld-written-28.0",
+        "alt-ukat-low-bound",
+        "alt-high-bound",
+        "tbil-mgdl-low-bound",
+        "tbil-high-bound",
+        "spaces-around",
+        "leap-day",
+        "ref-40-chars",
+    ],
+)
+def test_valid_input_passes(changes: dict[str, str]) -> None:
+    form = _form(**changes)
+    assert form.validate(), form.errors
+    inputs = form.to_inputs()
+    assert inputs.meld == int(float(form.meld.data))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("failure_type", "", "Type of liver failure is required"),
+        ("failure_type", "HRS", "Not a valid choice"),
+        ("meld", "", "Baseline MELD is required"),
+        ("meld", "nan", "plain number"),
+        ("meld", "inf", "plain number"),
+        ("meld", "1e309", "plain number"),
+        ("meld", "5", "6 to 40"),
+        ("meld", "41", "6 to 40"),
+        ("meld", "28.5", "whole number"),
+        ("alt", "1_000", "plain number"),
+        ("alt", "2,5", "Use a point, not a comma"),
+        ("alt", "0", "1 to 50000 U/L"),
+        ("alt", "-3", "1 to 50000 U/L"),
+        ("alt", "50000.1", "1 to 50000 U/L"),
+        ("tbil", "", "Total bilirubin (TBIL) is required"),
+        ("tbil", "1710.5", "1 to 1710 μmol/L"),
+        ("tbil", "0.5", "1 to 1710 μmol/L"),
+        ("transplant_date", "2026-02-30", "real calendar date"),
+        ("transplant_date", "10/01/2026", "YYYY-MM-DD"),
+        ("transplant_date", "1999-12-31", "2000-01-01 to 2099-12-31"),
+        ("patient_ref", "x" * 41, "at most 40 characters"),
+        ("alt_unit", "IU", "Not a valid choice"),
+    ],
+    ids=lambda v: str(v)[:20],
+)
+def test_invalid_input_is_refused_with_a_message(field: str, value: str, words: str) -> None:
+    form = _form(**{field: value})
+    assert not form.validate()
+    assert list(form.errors) == [field]
+    assert words in " ".join(form.errors[field])
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "words"),
+    [
+        ("ukat/L", "834", "0.02 to 833 μkat/L"),
+        ("ukat/L", "0.01", "0.02 to 833 μkat/L"),
+    ],
+)
+def test_alt_range_follows_the_chosen_unit(unit: str, value: str, words: str) -> None:
+    form = _form(alt=value, alt_unit=unit)
+    assert not form.validate()
+    assert words in form.errors["alt"][0]
+
+
+def test_tbil_range_follows_the_chosen_unit() -> None:
+    # 101 mg/dL is out of range in mg/dL although 101 μmol/L would be fine.
+    form = _form(tbil="101", tbil_unit="mg/dL")
+    assert not form.validate()
+    assert "0.1 to 100 mg/dL" in form.errors["tbil"][0]
+
+
+def test_units_are_converted_in_the_inputs() -> None:
+    form = _form(alt="4", alt_unit="ukat/L", tbil="5", tbil_unit="mg/dL")
+    assert form.validate()
+    inputs = form.to_inputs()
+    # 1 μkat/L = 60 U/L; 1 mg/dL = 17.1 μmol/L (cao2018.md, Units); exact to 1e-12.
+    assert inputs.alt_u_l == pytest.approx(240.0, abs=1e-12)
+    assert inputs.tbil_umol_l == pytest.approx(85.5, abs=1e-12)
+    assert inputs.alt_unit is AltUnit.UKAT_L and inputs.tbil_unit is TbilUnit.MG_DL
+
+
+def test_every_error_at_once() -> None:
+    form = AssessmentForm(MultiDict({}))
+    assert not form.validate()
+    assert set(form.errors) == {"failure_type", "meld", "alt", "tbil"}
