@@ -20,12 +20,14 @@ from .inputs import (
     ALT_RANGES,
     FAILURE_TYPE_DEFINITIONS,
     MELD_RANGE,
+    TBIL_PER_UMOL_L,
     TBIL_RANGES,
     UNIT_LABELS,
     AltUnit,
     PatientInputs,
     Range,
     TbilUnit,
+    check_in_unit,
     check_number,
     parse_date,
     validate_inputs,
@@ -50,9 +52,15 @@ def _alt_range(form: Form) -> Range:
     return ALT_RANGES[AltUnit(unit)]
 
 
-def _tbil_range(form: Form) -> Range:
+def _tbil(form: Form, field: Any) -> None:
+    """TBIL in its unit, with the mislabel guard (85 "mg/dL" looks like μmol/L)."""
     unit = form.tbil_unit.data if form.tbil_unit.data in set(TbilUnit) else TbilUnit.UMOL_L
-    return TBIL_RANGES[TbilUnit(unit)]
+    try:
+        check_in_unit(
+            field.data or "", TBIL_RANGES, TbilUnit(unit), TBIL_PER_UMOL_L, allow_text=True
+        )
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _date(form: Form, field: Any) -> None:
@@ -94,7 +102,7 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     )
     tbil = StringField(
         "Total bilirubin (TBIL)",
-        validators=[_number(_tbil_range)],
+        validators=[_tbil],
         render_kw=NUMBER_ATTRS,
         description=f"Greater than zero: {_ranges_hint(TBIL_RANGES)}.",
     )

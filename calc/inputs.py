@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from enum import StrEnum
+from typing import TypeVar
 
 from .evidence import FailureType
 
@@ -102,10 +103,20 @@ ALT_RANGES: dict[AltUnit, Range] = {
     AltUnit.U_L: Range("ALT", "U/L", 1, 50000),
     AltUnit.UKAT_L: Range("ALT", "ukat/L", 0.02, 833),
 }
-# TBIL: positive, and high enough for deep jaundice (TBIL can exceed 800 μmol/L).
+# TBIL: positive, and high enough for deep jaundice (TBIL can exceed 800 μmol/L):
+# up to 1710 μmol/L (100 mg/dL). In mg/dL the range stops at 50 (855 μmol/L):
+# above that a value is far likelier to be μmol/L typed against the wrong unit,
+# and is refused by the mislabel guard (a true value that high is entered in
+# μmol/L). Below 1 μmol/L no assay reports bilirubin; 0.05 mg/dL = 0.855 μmol/L.
+# The same bounds serve the MELD labs (calc.meld).
 TBIL_RANGES: dict[TbilUnit, Range] = {
     TbilUnit.UMOL_L: Range("Total bilirubin (TBIL)", "umol/L", 1, 1710),
-    TbilUnit.MG_DL: Range("Total bilirubin (TBIL)", "mg/dL", 0.1, 100),
+    TbilUnit.MG_DL: Range("Total bilirubin (TBIL)", "mg/dL", 0.05, 50),
+}
+# How many of each unit make one μmol/L (for the guard's conversions).
+TBIL_PER_UMOL_L: dict[TbilUnit, Decimal] = {
+    TbilUnit.UMOL_L: Decimal(1),
+    TbilUnit.MG_DL: Decimal(1) / Decimal(repr(UMOL_L_PER_MG_DL)),
 }
 DATE_LOW = date(2000, 1, 1)
 DATE_HIGH = date(2099, 12, 31)
@@ -231,6 +242,101 @@ def umol_l_to_tbil_unit(value_umol_l: float, unit: TbilUnit) -> float:
     return value_umol_l / UMOL_L_PER_MG_DL if unit is TbilUnit.MG_DL else value_umol_l
 
 
+# --------------------------------------------------------------------------
+# The unit-mislabel guard (shared by the baseline TBIL and the MELD labs)
+
+_GUARD_CONTEXT = Context(prec=34)
+_U = TypeVar("_U", bound=StrEnum)
+
+
+def decimal_of(value: float) -> Decimal:
+    """The shortest decimal that round-trips ``value`` (what a person reads)."""
+    return Decimal(repr(value))
+
+
+def show_number(value: float) -> str:
+    """A number as entered or as a bound: plain decimal, no exponent, no trailing zeros."""
+    return format(decimal_of(value).normalize(), "f")
+
+
+def approx_number(value: Decimal, significant: int) -> str:
+    """A converted number for a message, to ``significant`` digits."""
+    return f"{float(value):.{significant}g}"
+
+
+_LARGEST_INT_FOR_GUARD = 10**15
+
+
+def number_or_none(value: object, rng: Range, *, allow_text: bool) -> float | None:
+    """The value as a finite float if it is one (for the guard), else None."""
+    number: float
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if abs(value) > _LARGEST_INT_FOR_GUARD:
+            return None
+        number = float(value)
+    elif isinstance(value, float):
+        number = value
+    elif isinstance(value, str) and allow_text:
+        try:
+            number = parse_decimal_text(value, rng)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_in_unit(
+    value: object,
+    ranges: Mapping[_U, Range],
+    unit: _U,
+    factors: Mapping[_U, Decimal],
+    *,
+    allow_text: bool,
+) -> float:
+    """Return ``value`` inside ``ranges[unit]`` or raise ValueError with a clinician's message.
+
+    ``factors`` gives, per unit, how many of that unit make one canonical unit
+    (canonical: 1). A value outside the range of ``unit`` but inside the range of
+    the other unit is refused with a message naming the likely unit.
+    """
+    rng = ranges[unit]
+    try:
+        return check_number(value, rng, allow_text=allow_text)
+    except ValueError:
+        number = number_or_none(value, rng, allow_text=allow_text)
+        if number is None:
+            raise
+        for other, other_rng in ranges.items():
+            if other != unit and other_rng.contains(number):
+                raise ValueError(
+                    _mislabel_message(number, rng, other_rng, factors[unit], factors[other])
+                ) from None
+        raise
+
+
+def _mislabel_message(
+    number: float, rng: Range, other: Range, factor: Decimal, other_factor: Decimal
+) -> str:
+    with localcontext(_GUARD_CONTEXT):
+        read_as_other = decimal_of(number) * factor / other_factor  # in this unit
+        true_in_other = decimal_of(number) * other_factor / factor  # in the other unit
+    message = (
+        f"{rng.label} {show_number(number)} {rng.unit_label} looks like {other.unit_label}"
+        f" ({show_number(number)} {other.unit_label} = "
+        f"{approx_number(read_as_other, 3)} {rng.unit_label}):"
+        f" check the unit. {rng.message()}"
+    )
+    if other.contains(float(true_in_other)):
+        message += (
+            f" If it really is {show_number(number)} {rng.unit_label},"
+            f" enter it as {approx_number(true_in_other, 6)} {other.unit_label}."
+        )
+    return message
+
+
 @dataclass(frozen=True)
 class PatientInputs:
     """Validated inputs; canonical units live in the field names."""
@@ -269,8 +375,12 @@ def validate_inputs(raw: Mapping[str, object], *, allow_text: bool) -> PatientIn
         rng = ALT_RANGES[alt_unit]
         alt = attempt("alt", lambda: check_number(raw.get("alt"), rng, allow_text=allow_text))
     if isinstance(tbil_unit, TbilUnit):
-        trng = TBIL_RANGES[tbil_unit]
-        tbil = attempt("tbil", lambda: check_number(raw.get("tbil"), trng, allow_text=allow_text))
+        tbil = attempt(
+            "tbil",
+            lambda: check_in_unit(
+                raw.get("tbil"), TBIL_RANGES, tbil_unit, TBIL_PER_UMOL_L, allow_text=allow_text
+            ),
+        )
     transplant_date = attempt("transplant_date", lambda: parse_date(raw.get("transplant_date")))
     if errors:
         raise InputError(errors)

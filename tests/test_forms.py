@@ -33,7 +33,7 @@ def _form(**changes: str) -> AssessmentForm:
         {"meld": "28.0"},
         {"alt": "0.02", "alt_unit": "ukat/L"},
         {"alt": "50000"},
-        {"tbil": "0.1", "tbil_unit": "mg/dL"},
+        {"tbil": "0.05", "tbil_unit": "mg/dL"},
         {"tbil": "1710"},
         {"tbil": " 320 "},
         {"transplant_date": "2024-02-29"},
@@ -108,11 +108,12 @@ def test_alt_range_follows_the_chosen_unit(unit: str, value: str, words: str) ->
     assert words in form.errors["alt"][0]
 
 
-def test_tbil_range_follows_the_chosen_unit() -> None:
-    # 101 mg/dL is out of range in mg/dL although 101 μmol/L would be fine.
-    form = _form(tbil="101", tbil_unit="mg/dL")
+def test_tbil_in_the_wrong_unit_is_refused_with_a_hint() -> None:
+    # 85 "mg/dL" (1453.5 μmol/L) is a typical μmol/L value typed against mg/dL.
+    form = _form(tbil="85", tbil_unit="mg/dL")
     assert not form.validate()
-    assert "0.1 to 100 mg/dL" in form.errors["tbil"][0]
+    message = form.errors["tbil"][0]
+    assert "looks like μmol/L" in message and "0.05 to 50 mg/dL" in message
 
 
 def test_units_are_converted_in_the_inputs() -> None:

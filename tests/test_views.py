@@ -68,7 +68,7 @@ def test_form_page(client: FlaskClient) -> None:
         "Baseline MELD (classic MELD, points)",
         "Whole number, 6 to 40.",
         "1 to 50000 U/L or 0.02 to 833 μkat/L",
-        "1 to 1710 μmol/L or 0.1 to 100 mg/dL",
+        "1 to 1710 μmol/L or 0.05 to 50 mg/dL",
         "Acute-on-chronic liver failure",
         "never stored or logged",
     ]:

@@ -1,0 +1,1038 @@
+"""MELD, MELD-Na and MELD 3.0 from laboratory values (pure; standard library only).
+
+The authority for every formula, bound and worked example is
+``/work/shared/reference/meld.md``. The assessment uses **classic MELD**; MELD-Na
+and MELD 3.0 are given beside it for context only.
+
+Sources
+    Classic MELD: Kamath PS et al., Hepatology 2001;33:464-70, with the OPTN/UNOS
+    rules (labs below 1.0 set to 1.0, creatinine capped at 4.0 mg/dL and set to 4.0
+    on dialysis, score capped at 40). MELD-Na: OPTN policy from January 2016 (the
+    137 form; the older 140 form is not used). MELD 3.0: Kim WR et al.,
+    Gastroenterology 2021;161:1887-95 (doi:10.1053/j.gastro.2021.08.050).
+
+How numbers are rounded (the decisions, and why)
+    * The formulas are evaluated in :mod:`decimal` arithmetic (34 significant
+      digits, ``Decimal.ln``), starting from the shortest decimal that round-trips
+      each input float (``repr``), so ``4.2`` is exactly 4.2 and ``71.82`` μmol/L is
+      exactly 4.2 mg/dL. Binary float arithmetic would put values that are exact
+      ties on paper a hair either side of the tie.
+    * Ties round half up (``ROUND_HALF_UP``): the rounding a clinician does by hand,
+      and what spreadsheet ``ROUND`` and SAS ``round`` do, so a hand check agrees.
+      Python's ``round`` rounds ties to even and would turn an exact MELD 3.0 of
+      16.50 into 16 instead of 17.
+    * Classic MELD: OPTN rounds the formula value (0.957 ln Cr + 0.378 ln bili
+      + 1.120 ln INR + 0.643) to the tenth, then multiplies by 10; this integer is
+      MELD(i). Because every ln term is zero or transcendental, the exact formula
+      value is never a tie, so the half-up rule only matters in principle here.
+    * MELD-Na: the MELD(i) that enters the sodium formula, and that is tested
+      against the threshold "MELD(i) > 11", is that **rounded integer** (OPTN: "round
+      to the tenth decimal place and multiply by 10. If MELD(i) > 11 ..."). The
+      result is rounded half up to an integer and capped at 40. Using the integer
+      MELD(i) makes the sodium formula exact decimal arithmetic.
+    * MELD 3.0: rounded half up to an integer, then capped at 40. Exact ties do
+      occur when bilirubin, INR and creatinine are at or below 1.0 (all ln terms
+      vanish), e.g. a man with sodium 126 and albumin 2.7: 6 + 0.82 x 11 + 1.85 x 0.8
+      = 16.50 -> 17.
+
+Minimum of 6 (checked, not imposed)
+    With the floors applied every term of classic MELD is >= 0, so MELD(i) >= 6.43
+    -> 6. In MELD-Na the sodium term is added only when MELD(i) >= 12, and
+    MELD(i) + d(1.32 - 0.033 MELD(i)) >= MELD(i) while MELD(i) <= 40 (for a larger
+    MELD(i) the value is >= 0.604 x 40 + 15.84 = 40). In MELD 3.0, with d = 137 - Na
+    in 0..12 and a = 3.5 - albumin in 0..2, ln(bili)(4.56 - 0.24 d) >= 1.68 ln(bili)
+    >= 0 and ln(Cr)(11.14 - 1.83 a) >= 7.48 ln(Cr) >= 0, so MELD 3.0 >= 6. No score
+    can fall below 6, so no floor is applied (the tests check this property).
+
+Two properties of the published MELD 3.0 formula (not errors here)
+    Because of its interaction terms, MELD 3.0 *rises* with albumin when creatinine
+    is above e^(1.85/1.83) ~ 2.75 mg/dL, and *rises* with sodium when bilirubin is
+    above e^(0.82/0.24) ~ 30.4 mg/dL. All three scores never decrease when
+    bilirubin, INR or creatinine rise (in MELD 3.0, inside the bounds, the
+    coefficient of ln(bili) is >= 1.68 and that of ln(Cr) >= 7.48), and MELD-Na
+    never increases when sodium rises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from .inputs import (
+    UMOL_L_PER_MG_DL,
+    InputError,
+    Range,
+    TbilUnit,
+    check_in_unit,
+    check_number,
+)
+from .inputs import approx_number as _approx
+from .inputs import decimal_of as _dec
+from .inputs import number_or_none as _number_or_none
+from .inputs import show_number as _show
+
+check_lab = check_in_unit  # the mislabel guard lives in calc.inputs, shared with TBIL
+
+_T = TypeVar("_T")
+
+# ---------------------------------------------------------------------------
+# Units (meld.md, "Units")
+# ---------------------------------------------------------------------------
+
+# Bilirubin 1 mg/dL = 17.1 μmol/L (meld.md, "Units"; the same constant as calc.inputs).
+BILIRUBIN_UMOL_L_PER_MG_DL = Decimal(repr(UMOL_L_PER_MG_DL))
+# Creatinine 1 mg/dL = 88.4 μmol/L (meld.md, "Units").
+CREATININE_UMOL_L_PER_MG_DL = Decimal("88.4")
+# Albumin 1 g/dL = 10 g/L (meld.md, "Units").
+ALBUMIN_G_L_PER_G_DL = Decimal("10")
+
+# Bilirubin is total bilirubin, the same quantity as the assessment's TBIL, so it
+# shares the unit enum of calc.inputs ("mg/dL" | "umol/L").
+BilirubinUnit = TbilUnit
+
+
+class CreatinineUnit(StrEnum):
+    MG_DL = "mg/dL"
+    UMOL_L = "umol/L"
+
+
+class AlbuminUnit(StrEnum):
+    G_DL = "g/dL"
+    G_L = "g/L"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+SODIUM_UNIT = "mmol/L"  # = mEq/L (meld.md, "Units")
+INR_UNIT = ""  # INR is a ratio
+
+# ---------------------------------------------------------------------------
+# Allowed ranges and the unit-mislabel guard
+#
+# The canonical (mg/dL, g/dL) ranges admit every real patient and refuse
+# non-positive and physiologically impossible values. The other unit's range is
+# the canonical one converted and rounded inwards, so every accepted value
+# converts inside the canonical range. A value outside the range of its stated
+# unit but inside the range of the other unit is refused with a message that
+# suggests the other unit (the guard). Because the guard thresholds *are* the
+# range edges, there is no value that the range accepts but the guard refuses,
+# nor one that the guard sends to a unit whose range would refuse it.
+# ---------------------------------------------------------------------------
+
+# Below any reported serum bilirubin (labs report down to 0.1 mg/dL); MELD sets
+# values below 1.0 to 1.0 anyway.
+BILIRUBIN_MIN_MG_DL = 0.05
+# Above the highest reported bilirubin (haemolysis with liver failure); = 1710 μmol/L.
+BILIRUBIN_MAX_MG_DL = 100.0
+# Guard: bilirubin above 50 mg/dL (855 μmol/L) is exceptional, while 50-1710 is the
+# everyday μmol/L range, so in mg/dL it is refused as a likely μmol/L value; a true
+# value above 50 mg/dL can still be entered in μmol/L (up to 1710 μmol/L).
+BILIRUBIN_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE = 50.0
+# Guard: 0.05 mg/dL = 0.855 μmol/L rounded inwards; below 1 μmol/L no assay reports
+# bilirubin, so such a value was typed in mg/dL.
+BILIRUBIN_UMOL_L_LOOKS_LIKE_MG_DL_BELOW = 1.0
+# 100 mg/dL x 17.1.
+BILIRUBIN_MAX_UMOL_L = 1710.0
+
+INR_MIN = 0.5  # an INR below 0.5 is not a real measurement
+# Above 20 analysers report the clot as unmeasurable; a larger number is usually a
+# prothrombin time in seconds or a Quick value in %.
+INR_MAX = 20.0
+
+# Severe sarcopenia can give 0.1-0.2 mg/dL; MELD sets values below 1.0 to 1.0 anyway.
+CREATININE_MIN_MG_DL = 0.1
+# Guard: creatinine above 25 mg/dL (2210 μmol/L) is beyond untreated end-stage
+# kidney disease, while 25-2210 is the everyday μmol/L range.
+CREATININE_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE = 25.0
+# Guard: 0.1 mg/dL = 8.84 μmol/L rounded inwards; a creatinine below 9 μmol/L is not
+# seen in adults, so such a value was typed in mg/dL.
+CREATININE_UMOL_L_LOOKS_LIKE_MG_DL_BELOW = 9.0
+# 25 mg/dL x 88.4.
+CREATININE_MAX_UMOL_L = 2210.0
+
+# Admits extreme but reported hypo- and hypernatraemia; MELD-Na and MELD 3.0 bound
+# sodium to 125-137 mmol/L anyway.
+SODIUM_MIN_MMOL_L = 90.0
+SODIUM_MAX_MMOL_L = 200.0
+
+# Below the lowest measurable serum albumin (severe nephrotic or protein-losing states).
+ALBUMIN_MIN_G_DL = 0.5
+# Guard: albumin above 7 g/dL is beyond any serum (haemoconcentration reaches
+# about 6), while 7-70 is the everyday g/L range.
+ALBUMIN_G_DL_LOOKS_LIKE_G_L_ABOVE = 7.0
+# Guard: 0.5 g/dL = 5 g/L; a serum albumin below 5 g/L is not seen, so such a
+# value was typed in g/dL.
+ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW = 5.0
+# 7 g/dL x 10.
+ALBUMIN_MAX_G_L = 70.0
+
+BILIRUBIN_RANGES: dict[TbilUnit, Range] = {
+    TbilUnit.MG_DL: Range(
+        "Bilirubin", "mg/dL", BILIRUBIN_MIN_MG_DL, BILIRUBIN_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE
+    ),
+    TbilUnit.UMOL_L: Range(
+        "Bilirubin", "umol/L", BILIRUBIN_UMOL_L_LOOKS_LIKE_MG_DL_BELOW, BILIRUBIN_MAX_UMOL_L
+    ),
+}
+INR_RANGE = Range("INR", INR_UNIT, INR_MIN, INR_MAX)
+CREATININE_RANGES: dict[CreatinineUnit, Range] = {
+    CreatinineUnit.MG_DL: Range(
+        "Creatinine", "mg/dL", CREATININE_MIN_MG_DL, CREATININE_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE
+    ),
+    CreatinineUnit.UMOL_L: Range(
+        "Creatinine", "umol/L", CREATININE_UMOL_L_LOOKS_LIKE_MG_DL_BELOW, CREATININE_MAX_UMOL_L
+    ),
+}
+SODIUM_RANGE = Range("Sodium", SODIUM_UNIT, SODIUM_MIN_MMOL_L, SODIUM_MAX_MMOL_L)
+ALBUMIN_RANGES: dict[AlbuminUnit, Range] = {
+    AlbuminUnit.G_DL: Range("Albumin", "g/dL", ALBUMIN_MIN_G_DL, ALBUMIN_G_DL_LOOKS_LIKE_G_L_ABOVE),
+    AlbuminUnit.G_L: Range("Albumin", "g/L", ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW, ALBUMIN_MAX_G_L),
+}
+
+# Every accepted value, by field and unit spelling, for the README, the form and the API.
+LAB_RANGES: dict[str, dict[str, Range]] = {
+    "bilirubin": {str(u): r for u, r in BILIRUBIN_RANGES.items()},
+    "inr": {INR_UNIT: INR_RANGE},
+    "creatinine": {str(u): r for u, r in CREATININE_RANGES.items()},
+    "sodium": {SODIUM_UNIT: SODIUM_RANGE},
+    "albumin": {str(u): r for u, r in ALBUMIN_RANGES.items()},
+}
+
+# What LabInputs accepts in canonical units: the union of the entry ranges
+# (bilirubin reaches 100 mg/dL through the μmol/L range).
+CANONICAL_RANGES: dict[str, Range] = {
+    "bilirubin_mg_dl": Range("Bilirubin", "mg/dL", BILIRUBIN_MIN_MG_DL, BILIRUBIN_MAX_MG_DL),
+    "inr": INR_RANGE,
+    "creatinine_mg_dl": CREATININE_RANGES[CreatinineUnit.MG_DL],
+    "sodium_mmol_l": SODIUM_RANGE,
+    "albumin_g_dl": ALBUMIN_RANGES[AlbuminUnit.G_DL],
+}
+
+# ---------------------------------------------------------------------------
+# Formula constants
+# ---------------------------------------------------------------------------
+
+# Score limits (meld.md: "Score capped at 40"; "the minimum is 6").
+MELD_MAX = 40
+MELD_MIN = 6
+
+# Bilirubin, INR and creatinine below 1.0 are set to 1.0 (meld.md; OPTN; Kim 2021).
+LAB_FLOOR = Decimal("1.0")
+
+# Classic MELD (Kamath 2001; OPTN/UNOS; meld.md, "Classic MELD").
+CLASSIC_CREATININE_COEFFICIENT = Decimal("0.957")
+CLASSIC_BILIRUBIN_COEFFICIENT = Decimal("0.378")
+CLASSIC_INR_COEFFICIENT = Decimal("1.120")
+CLASSIC_CONSTANT = Decimal("0.643")
+CLASSIC_ROUNDING_QUANTUM = Decimal("0.1")  # "rounded to the tenth"
+CLASSIC_SCALE = 10  # "then x 10"
+CLASSIC_CREATININE_CAP_MG_DL = Decimal("4.0")  # creatinine above 4.0 (or dialysis) -> 4.0
+
+# MELD-Na (OPTN, January 2016; meld.md, "MELD-Na").
+MELD_NA_THRESHOLD = 11  # the sodium term applies only if MELD(i) > 11
+MELD_NA_SODIUM_COEFFICIENT = Decimal("1.32")
+MELD_NA_INTERACTION_COEFFICIENT = Decimal("0.033")
+
+# Sodium reference and bounds, shared by MELD-Na and MELD 3.0 (meld.md).
+SODIUM_REFERENCE_MMOL_L = Decimal("137")  # the "137" in (137 - Na)
+SODIUM_LOW_MMOL_L = Decimal("125")
+SODIUM_HIGH_MMOL_L = Decimal("137")
+
+# MELD 3.0 (Kim et al., Gastroenterology 2021; meld.md, "MELD 3.0").
+MELD3_FEMALE_COEFFICIENT = Decimal("1.33")
+MELD3_BILIRUBIN_COEFFICIENT = Decimal("4.56")
+MELD3_SODIUM_COEFFICIENT = Decimal("0.82")
+MELD3_SODIUM_BILIRUBIN_COEFFICIENT = Decimal("0.24")
+MELD3_INR_COEFFICIENT = Decimal("9.09")
+MELD3_CREATININE_COEFFICIENT = Decimal("11.14")
+MELD3_ALBUMIN_COEFFICIENT = Decimal("1.85")
+MELD3_ALBUMIN_CREATININE_COEFFICIENT = Decimal("1.83")
+MELD3_CONSTANT = Decimal("6")
+MELD3_CREATININE_CAP_MG_DL = Decimal("3.0")
+MELD3_ALBUMIN_REFERENCE_G_DL = Decimal("3.5")  # the "3.5" in (3.5 - albumin)
+ALBUMIN_LOW_G_DL = Decimal("1.5")
+ALBUMIN_HIGH_G_DL = Decimal("3.5")
+
+# 34 significant digits: errors ~1e-33, far below any rounding boundary that matters.
+_CONTEXT = Context(prec=34)
+
+CLASSIC_SOURCE = (
+    "Classic MELD: Kamath PS et al., Hepatology 2001;33:464-70, with OPTN/UNOS rules (meld.md)"
+)
+MELD_NA_SOURCE = "MELD-Na: OPTN policy, January 2016, 137 form (meld.md)"
+MELD3_SOURCE = (
+    "MELD 3.0: Kim WR et al., Gastroenterology 2021;161:1887-95,"
+    " doi:10.1053/j.gastro.2021.08.050 (meld.md)"
+)
+DIALYSIS_DEFINITION = (
+    "Yes means dialysis at least twice in the past week, or 24 hours of continuous"
+    " veno-venous haemodialysis (CVVHD)."
+)
+
+# ---------------------------------------------------------------------------
+# Rounding and conversion
+# ---------------------------------------------------------------------------
+
+
+def round_half_up(value: Decimal, quantum: Decimal = Decimal("1")) -> Decimal:
+    """Round ``value`` to the multiple of ``quantum`` (e.g. ``Decimal("0.1")``), ties up.
+
+    The one rounding rule for all MELD scores (see the module docstring): OPTN's
+    "round to the tenth" for MELD(i), and "rounded to the nearest integer" for
+    MELD-Na and MELD 3.0. The scores are positive, so "half up" and "half away from
+    zero" agree.
+    """
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _note_number(value: Decimal) -> str:
+    """A lab value in a note on the bounds applied: 6 significant digits, as a lab prints."""
+    return _approx(value, _NOTE_DIGITS)
+
+
+_NOTE_DIGITS = 6
+
+
+def bilirubin_to_mg_dl(value: float, unit: TbilUnit) -> float:
+    """Bilirubin in mg/dL (1 mg/dL = 17.1 μmol/L)."""
+    if unit is TbilUnit.MG_DL:
+        return float(value)
+    with localcontext(_CONTEXT):
+        return float(_dec(value) / BILIRUBIN_UMOL_L_PER_MG_DL)
+
+
+def creatinine_to_mg_dl(value: float, unit: CreatinineUnit) -> float:
+    """Creatinine in mg/dL (1 mg/dL = 88.4 μmol/L)."""
+    if unit is CreatinineUnit.MG_DL:
+        return float(value)
+    with localcontext(_CONTEXT):
+        return float(_dec(value) / CREATININE_UMOL_L_PER_MG_DL)
+
+
+def albumin_to_g_dl(value: float, unit: AlbuminUnit) -> float:
+    """Albumin in g/dL (1 g/dL = 10 g/L)."""
+    if unit is AlbuminUnit.G_DL:
+        return float(value)
+    with localcontext(_CONTEXT):
+        return float(_dec(value) / ALBUMIN_G_L_PER_G_DL)
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A value with the unit it was entered in (API spelling, "" for INR)."""
+
+    value: float
+    unit: str
+
+
+# An entered value and its canonical value agree to float precision (same conversion).
+_CONVERSION_REL_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class LabInputs:
+    """Validated MELD labs; canonical units live in the field names.
+
+    ``*_as_entered`` keep the value and unit the clinician typed, for the working;
+    when absent the value was entered in the canonical unit. Construction checks
+    the canonical values against :data:`CANONICAL_RANGES` and that each entered
+    value converts to its canonical value, raising :class:`InputError`.
+    """
+
+    bilirubin_mg_dl: float
+    inr: float
+    creatinine_mg_dl: float
+    dialysis: bool
+    sodium_mmol_l: float | None = None
+    albumin_g_dl: float | None = None
+    sex: Sex | None = None
+    bilirubin_as_entered: Quantity | None = None
+    creatinine_as_entered: Quantity | None = None
+    albumin_as_entered: Quantity | None = None
+
+    def __post_init__(self) -> None:
+        errors: dict[str, list[str]] = {}
+        for name, rng in CANONICAL_RANGES.items():
+            value = getattr(self, name)
+            if value is None and name in ("sodium_mmol_l", "albumin_g_dl"):
+                continue
+            try:
+                check_number(value, rng, allow_text=False)
+            except ValueError as exc:
+                errors.setdefault(name, []).append(str(exc))
+        if not isinstance(self.dialysis, bool):
+            errors.setdefault("dialysis", []).append("Dialysis must be true or false.")
+        if self.sex is not None and not isinstance(self.sex, Sex):
+            errors.setdefault("sex", []).append('Sex must be "female" or "male".')
+        entered: list[tuple[str, str, Quantity | None, Callable[[Quantity], float]]] = [
+            (
+                "bilirubin",
+                "bilirubin_mg_dl",
+                self.bilirubin_as_entered,
+                lambda q: bilirubin_to_mg_dl(q.value, TbilUnit(q.unit)),
+            ),
+            (
+                "creatinine",
+                "creatinine_mg_dl",
+                self.creatinine_as_entered,
+                lambda q: creatinine_to_mg_dl(q.value, CreatinineUnit(q.unit)),
+            ),
+            (
+                "albumin",
+                "albumin_g_dl",
+                self.albumin_as_entered,
+                lambda q: albumin_to_g_dl(q.value, AlbuminUnit(q.unit)),
+            ),
+        ]
+        for field, canonical_name, quantity, convert in entered:
+            canonical = getattr(self, canonical_name)
+            if quantity is None or canonical_name in errors:
+                continue
+            try:
+                converted = convert(quantity)
+            except ValueError:
+                errors.setdefault(field, []).append(
+                    f"Unknown {field} unit {quantity.unit!r} for the value as entered."
+                )
+                continue
+            if canonical is None or not math.isclose(
+                converted, canonical, rel_tol=_CONVERSION_REL_TOL
+            ):
+                errors.setdefault(field, []).append(
+                    f"The {field} as entered ({quantity.value} {quantity.unit}) does not"
+                    f" convert to {canonical_name} = {canonical}."
+                )
+        if errors:
+            raise InputError(errors)
+
+
+def _canonical_unit_text(text: str) -> str:
+    """Accept the micro sign and the Greek mu for the ASCII 'u'; ignore case."""
+    return text.strip().replace("μ", "u").replace("µ", "u").lower()
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _parse_unit(value: object, enum: type[_E], label: str, allowed: str) -> _E:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"{label} unit is required: {allowed}.")
+    if isinstance(value, str):
+        wanted = _canonical_unit_text(value)
+        for member in enum:
+            if member.value.lower() == wanted:
+                return member
+    raise ValueError(f"{label} unit must be {allowed}.")
+
+
+def parse_bilirubin_unit(value: object) -> TbilUnit:
+    """ "mg/dL" or "umol/L" (also μmol/L, µmol/L; case ignored); required."""
+    return _parse_unit(value, TbilUnit, "Bilirubin", '"mg/dL" or "umol/L" (μmol/L)')
+
+
+def parse_creatinine_unit(value: object) -> CreatinineUnit:
+    """ "mg/dL" or "umol/L" (also μmol/L, µmol/L; case ignored); required."""
+    return _parse_unit(value, CreatinineUnit, "Creatinine", '"mg/dL" or "umol/L" (μmol/L)')
+
+
+def parse_albumin_unit(value: object) -> AlbuminUnit:
+    """ "g/dL" or "g/L" (case ignored); required when albumin is given."""
+    return _parse_unit(value, AlbuminUnit, "Albumin", '"g/dL" or "g/L"')
+
+
+_YES = frozenset({"yes", "true"})
+_NO = frozenset({"no", "false"})
+
+
+def parse_dialysis(value: object, *, allow_text: bool) -> bool:
+    """A required yes/no: JSON true/false; with ``allow_text`` also yes/no/true/false."""
+    if isinstance(value, bool):
+        return value
+    if allow_text and isinstance(value, str):
+        text = value.strip().lower()
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+    answer = "yes or no" if allow_text else "true or false"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"Dialysis is required: answer {answer}. {DIALYSIS_DEFINITION}")
+    raise ValueError(f"Dialysis must be {answer}. {DIALYSIS_DEFINITION}")
+
+
+def parse_sex(value: object) -> Sex:
+    """ "female" or "male" (case ignored)."""
+    if isinstance(value, str):
+        try:
+            return Sex(value.strip().lower())
+        except ValueError:
+            pass
+    raise ValueError('Sex must be "female" or "male" (used only by MELD 3.0).')
+
+
+def _is_missing(value: object, *, allow_text: bool) -> bool:
+    """An optional field left out (None), or left blank in a text form."""
+    return value is None or (allow_text and isinstance(value, str) and not value.strip())
+
+
+# Larger integers are far outside every range; float() of a huge int would overflow.
+def check_inr(value: object, *, allow_text: bool) -> float:
+    """INR inside :data:`INR_RANGE`; a value above it gets a hint about PT and Quick."""
+    try:
+        return check_number(value, INR_RANGE, allow_text=allow_text)
+    except ValueError as exc:
+        number = _number_or_none(value, INR_RANGE, allow_text=allow_text)
+        if number is not None and number > INR_RANGE.high:
+            raise ValueError(
+                f"{exc} A value above {_show(INR_RANGE.high)} may be a prothrombin time in"
+                " seconds or a Quick value in %: enter the INR, which has no unit."
+            ) from None
+        raise
+
+
+_BILIRUBIN_FACTORS: dict[TbilUnit, Decimal] = {
+    TbilUnit.MG_DL: Decimal(1),
+    TbilUnit.UMOL_L: BILIRUBIN_UMOL_L_PER_MG_DL,
+}
+_CREATININE_FACTORS: dict[CreatinineUnit, Decimal] = {
+    CreatinineUnit.MG_DL: Decimal(1),
+    CreatinineUnit.UMOL_L: CREATININE_UMOL_L_PER_MG_DL,
+}
+_ALBUMIN_FACTORS: dict[AlbuminUnit, Decimal] = {
+    AlbuminUnit.G_DL: Decimal(1),
+    AlbuminUnit.G_L: ALBUMIN_G_L_PER_G_DL,
+}
+
+
+def validate_labs(raw: Mapping[str, object], *, allow_text: bool) -> LabInputs:
+    """Validate raw MELD labs keyed by the API's field names.
+
+    Mirrors :func:`calc.inputs.validate_inputs`: every problem is collected before
+    raising one :class:`InputError` mapping field -> messages. ``allow_text`` admits
+    strings (form and command line): plain decimals only (no ``nan``, ``inf``,
+    ``1e309``, ``1_000``, ``2,5``) and yes/no/true/false for dialysis.
+
+    Required: ``bilirubin`` + ``bilirubin_unit``, ``inr``, ``creatinine`` +
+    ``creatinine_unit``, ``dialysis``. Units have no default: a silently assumed
+    unit is the commonest way to get MELD wrong. Optional: ``sodium`` (MELD-Na,
+    MELD 3.0), ``albumin`` + ``albumin_unit`` and ``sex`` (MELD 3.0); a missing
+    one gives no score for that version, not an error.
+    """
+    errors: dict[str, list[str]] = {}
+
+    def attempt(field: str, fn: Callable[[], _T]) -> _T | None:
+        try:
+            return fn()
+        except ValueError as exc:
+            errors.setdefault(field, []).append(str(exc))
+            return None
+
+    bilirubin_unit = attempt(
+        "bilirubin_unit", lambda: parse_bilirubin_unit(raw.get("bilirubin_unit"))
+    )
+    bilirubin = None
+    if bilirubin_unit is not None:
+        bu = bilirubin_unit
+        bilirubin = attempt(
+            "bilirubin",
+            lambda: check_lab(
+                raw.get("bilirubin"),
+                BILIRUBIN_RANGES,
+                bu,
+                _BILIRUBIN_FACTORS,
+                allow_text=allow_text,
+            ),
+        )
+    inr = attempt("inr", lambda: check_inr(raw.get("inr"), allow_text=allow_text))
+    creatinine_unit = attempt(
+        "creatinine_unit", lambda: parse_creatinine_unit(raw.get("creatinine_unit"))
+    )
+    creatinine = None
+    if creatinine_unit is not None:
+        cu = creatinine_unit
+        creatinine = attempt(
+            "creatinine",
+            lambda: check_lab(
+                raw.get("creatinine"),
+                CREATININE_RANGES,
+                cu,
+                _CREATININE_FACTORS,
+                allow_text=allow_text,
+            ),
+        )
+    dialysis = attempt(
+        "dialysis", lambda: parse_dialysis(raw.get("dialysis"), allow_text=allow_text)
+    )
+
+    sodium = None
+    raw_sodium = raw.get("sodium")
+    if not _is_missing(raw_sodium, allow_text=allow_text):
+        sodium = attempt(
+            "sodium", lambda: check_number(raw_sodium, SODIUM_RANGE, allow_text=allow_text)
+        )
+
+    albumin = None
+    albumin_unit = None
+    raw_albumin = raw.get("albumin")
+    raw_albumin_unit = raw.get("albumin_unit")
+    albumin_given = not _is_missing(raw_albumin, allow_text=allow_text)
+    if albumin_given or not _is_missing(raw_albumin_unit, allow_text=allow_text):
+        albumin_unit = attempt("albumin_unit", lambda: parse_albumin_unit(raw_albumin_unit))
+    if albumin_given and albumin_unit is not None:
+        au = albumin_unit
+        albumin = attempt(
+            "albumin",
+            lambda: check_lab(
+                raw_albumin, ALBUMIN_RANGES, au, _ALBUMIN_FACTORS, allow_text=allow_text
+            ),
+        )
+
+    sex = None
+    raw_sex = raw.get("sex")
+    if not _is_missing(raw_sex, allow_text=allow_text):
+        sex = attempt("sex", lambda: parse_sex(raw_sex))
+
+    if errors:
+        raise InputError(errors)
+    assert bilirubin is not None and bilirubin_unit is not None
+    assert creatinine is not None and creatinine_unit is not None
+    assert inr is not None and dialysis is not None
+    return LabInputs(
+        bilirubin_mg_dl=bilirubin_to_mg_dl(bilirubin, bilirubin_unit),
+        inr=inr,
+        creatinine_mg_dl=creatinine_to_mg_dl(creatinine, creatinine_unit),
+        dialysis=dialysis,
+        sodium_mmol_l=sodium,
+        albumin_g_dl=(
+            albumin_to_g_dl(albumin, albumin_unit)
+            if albumin is not None and albumin_unit is not None
+            else None
+        ),
+        sex=sex,
+        bilirubin_as_entered=Quantity(bilirubin, str(bilirubin_unit)),
+        creatinine_as_entered=Quantity(creatinine, str(creatinine_unit)),
+        albumin_as_entered=(
+            Quantity(albumin, str(albumin_unit))
+            if albumin is not None and albumin_unit is not None
+            else None
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Working (what the clinician sees: values as entered, converted and used)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnteredLab:
+    """One lab as entered and as converted to the canonical unit."""
+
+    field: str
+    value: float
+    unit: str
+    value_canonical: float
+    unit_canonical: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a formula, e.g. ``("4.56 × ln(bilirubin)", 6.544)``."""
+
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ClassicMeldWorking:
+    """Classic MELD: the labs used (after floors and caps) and the steps."""
+
+    bilirubin_mg_dl: float
+    inr: float
+    creatinine_mg_dl: float
+    terms: tuple[Term, ...]
+    formula_value: float  # 0.957 ln Cr + 0.378 ln bili + 1.120 ln INR + 0.643, unrounded
+    meld_i_unrounded: float  # formula_value x 10 (meld.md's "20.039…")
+    meld_i: int  # formula_value rounded to the tenth, x 10 (OPTN)
+    meld: int  # MELD(i) capped at 40
+    bounds_applied: tuple[str, ...]
+    source: str = CLASSIC_SOURCE
+
+
+@dataclass(frozen=True)
+class MeldNaWorking:
+    """MELD-Na: the MELD(i) and sodium used and the unrounded value."""
+
+    meld_i: int
+    sodium_mmol_l: float | None  # after bounding; None when the sodium term does not apply
+    sodium_term_applied: bool
+    unrounded: float
+    meld_na: int
+    bounds_applied: tuple[str, ...]
+    source: str = MELD_NA_SOURCE
+
+
+@dataclass(frozen=True)
+class Meld30Working:
+    """MELD 3.0: the labs used (after floors, caps and bounds) and the terms."""
+
+    female: bool
+    bilirubin_mg_dl: float
+    inr: float
+    creatinine_mg_dl: float
+    sodium_mmol_l: float
+    albumin_g_dl: float
+    terms: tuple[Term, ...]
+    unrounded: float
+    meld_3_0: int
+    bounds_applied: tuple[str, ...]
+    source: str = MELD3_SOURCE
+
+
+@dataclass(frozen=True)
+class MeldWorking:
+    entered: tuple[EnteredLab, ...]
+    dialysis: bool
+    sex: Sex | None
+    classic: ClassicMeldWorking
+    meld_na: MeldNaWorking | None
+    meld_3_0: Meld30Working | None
+    not_calculated: tuple[str, ...]
+    bounds_applied: tuple[str, ...]  # every score's, each prefixed with the score's name
+
+
+@dataclass(frozen=True)
+class MeldResult:
+    meld: int
+    meld_na: int | None
+    meld_3_0: int | None
+    working: MeldWorking
+
+
+# ---------------------------------------------------------------------------
+# The scores
+# ---------------------------------------------------------------------------
+
+
+def _require_canonical(**values: float) -> dict[str, Decimal]:
+    """Check canonical values (the score functions are public) and make them Decimal."""
+    errors: dict[str, list[str]] = {}
+    out: dict[str, Decimal] = {}
+    for name, value in values.items():
+        try:
+            out[name] = _dec(check_number(value, CANONICAL_RANGES[name], allow_text=False))
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise InputError(errors)
+    return out
+
+
+def _floor_at_one(name: str, value: Decimal, unit: str, notes: list[str]) -> Decimal:
+    if value < LAB_FLOOR:
+        unit_text = f" {unit}" if unit else ""
+        shown = _note_number(value)
+        notes.append(f"{name} {shown}{unit_text} below {LAB_FLOOR}, set to {LAB_FLOOR}{unit_text}")
+        return LAB_FLOOR
+    return value
+
+
+def _creatinine_used(value: Decimal, cap: Decimal, *, dialysis: bool, notes: list[str]) -> Decimal:
+    if dialysis:
+        notes.append(f"creatinine set to {cap} mg/dL (dialysis)")
+        return cap
+    if value > cap:
+        notes.append(f"creatinine {_note_number(value)} mg/dL above {cap}, set to {cap} mg/dL")
+        return cap
+    return _floor_at_one("creatinine", value, "mg/dL", notes)
+
+
+def _bounded(
+    name: str, value: Decimal, low: Decimal, high: Decimal, unit: str, notes: list[str]
+) -> Decimal:
+    if value < low:
+        notes.append(f"{name} {_note_number(value)} {unit} below {low}, bounded to {low} {unit}")
+        return low
+    if value > high:
+        notes.append(f"{name} {_note_number(value)} {unit} above {high}, bounded to {high} {unit}")
+        return high
+    return value
+
+
+def _cap(name: str, value: int, notes: list[str]) -> int:
+    if value > MELD_MAX:
+        notes.append(f"{name} {value} capped at {MELD_MAX}")
+        return MELD_MAX
+    return value
+
+
+def classic_meld(
+    bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, *, dialysis: bool
+) -> ClassicMeldWorking:
+    """Classic MELD (Kamath 2001; OPTN/UNOS rules; meld.md "Classic MELD").
+
+    MELD(i) = 0.957 ln(Cr) + 0.378 ln(bili) + 1.120 ln(INR) + 0.643, rounded half
+    up to the tenth, x 10. Bilirubin, INR and creatinine below 1.0 are set to 1.0;
+    creatinine above 4.0 mg/dL, or any creatinine with dialysis (at least twice in
+    the past week or 24 h CVVHD), is set to 4.0. MELD = MELD(i) capped at 40; the
+    floors make MELD(i) at least 6.
+    """
+    labs = _require_canonical(
+        bilirubin_mg_dl=bilirubin_mg_dl, inr=inr, creatinine_mg_dl=creatinine_mg_dl
+    )
+    notes: list[str] = []
+    with localcontext(_CONTEXT):
+        bili = _floor_at_one("bilirubin", labs["bilirubin_mg_dl"], "mg/dL", notes)
+        inr_used = _floor_at_one("INR", labs["inr"], "", notes)
+        cr = _creatinine_used(
+            labs["creatinine_mg_dl"], CLASSIC_CREATININE_CAP_MG_DL, dialysis=dialysis, notes=notes
+        )
+        terms = (
+            ("0.957 × ln(creatinine)", CLASSIC_CREATININE_COEFFICIENT * cr.ln()),
+            ("0.378 × ln(bilirubin)", CLASSIC_BILIRUBIN_COEFFICIENT * bili.ln()),
+            ("1.120 × ln(INR)", CLASSIC_INR_COEFFICIENT * inr_used.ln()),
+            ("0.643", CLASSIC_CONSTANT),
+        )
+        formula_value = sum((value for _, value in terms), Decimal(0))
+        meld_i = int(round_half_up(formula_value, CLASSIC_ROUNDING_QUANTUM) * CLASSIC_SCALE)
+        meld_i_unrounded = formula_value * CLASSIC_SCALE
+    meld = _cap("MELD(i)", meld_i, notes)
+    return ClassicMeldWorking(
+        bilirubin_mg_dl=float(bili),
+        inr=float(inr_used),
+        creatinine_mg_dl=float(cr),
+        terms=tuple(Term(label, float(value)) for label, value in terms),
+        formula_value=float(formula_value),
+        meld_i_unrounded=float(meld_i_unrounded),
+        meld_i=meld_i,
+        meld=meld,
+        bounds_applied=tuple(notes),
+    )
+
+
+def meld_na(meld_i: int, sodium_mmol_l: float) -> MeldNaWorking:
+    """MELD-Na (OPTN policy, January 2016; meld.md "MELD-Na").
+
+    ``meld_i`` is classic MELD(i) as OPTN defines it: the formula rounded to the
+    tenth, x 10 (an integer, :attr:`ClassicMeldWorking.meld_i`). If MELD(i) > 11:
+    MELD-Na = MELD(i) + 1.32 (137 - Na) - 0.033 MELD(i) (137 - Na), with sodium
+    bounded to 125-137 mmol/L, rounded half up to an integer; otherwise MELD-Na =
+    MELD(i). Capped at 40. (Whether the uncapped or the capped MELD(i) enters makes
+    no difference: for MELD(i) >= 40 both give at least 40.)
+    """
+    if isinstance(meld_i, bool) or not isinstance(meld_i, int) or meld_i < MELD_MIN:
+        raise ValueError(f"MELD(i) must be a whole number of at least {MELD_MIN}.")
+    sodium = _require_canonical(sodium_mmol_l=sodium_mmol_l)["sodium_mmol_l"]
+    notes: list[str] = []
+    if meld_i <= MELD_NA_THRESHOLD:
+        notes.append(
+            f"MELD(i) {meld_i} ≤ {MELD_NA_THRESHOLD}, sodium term not applied (MELD-Na = MELD)"
+        )
+        return MeldNaWorking(
+            meld_i=meld_i,
+            sodium_mmol_l=None,
+            sodium_term_applied=False,
+            unrounded=float(meld_i),
+            meld_na=_cap("MELD-Na", meld_i, notes),
+            bounds_applied=tuple(notes),
+        )
+    with localcontext(_CONTEXT):
+        na = _bounded("sodium", sodium, SODIUM_LOW_MMOL_L, SODIUM_HIGH_MMOL_L, "mmol/L", notes)
+        deficit = SODIUM_REFERENCE_MMOL_L - na
+        value = (
+            meld_i
+            + MELD_NA_SODIUM_COEFFICIENT * deficit
+            - MELD_NA_INTERACTION_COEFFICIENT * meld_i * deficit
+        )
+        rounded = int(round_half_up(value))
+    return MeldNaWorking(
+        meld_i=meld_i,
+        sodium_mmol_l=float(na),
+        sodium_term_applied=True,
+        unrounded=float(value),
+        meld_na=_cap("MELD-Na", rounded, notes),
+        bounds_applied=tuple(notes),
+    )
+
+
+def meld_3_0(
+    bilirubin_mg_dl: float,
+    inr: float,
+    creatinine_mg_dl: float,
+    sodium_mmol_l: float,
+    albumin_g_dl: float,
+    *,
+    female: bool,
+    dialysis: bool,
+) -> Meld30Working:
+    """MELD 3.0 (Kim et al., Gastroenterology 2021; meld.md "MELD 3.0").
+
+    1.33 (female) + 4.56 ln(bili) + 0.82 (137 - Na) - 0.24 (137 - Na) ln(bili)
+    + 9.09 ln(INR) + 11.14 ln(Cr) + 1.85 (3.5 - alb) - 1.83 (3.5 - alb) ln(Cr) + 6,
+    rounded half up to an integer, capped at 40. Bilirubin, INR, creatinine below
+    1.0 set to 1.0; creatinine above 3.0 mg/dL, or with dialysis, set to 3.0; sodium
+    bounded 125-137 mmol/L; albumin bounded 1.5-3.5 g/dL. The female term is the
+    adult rule (age 18 and over): this product is for adults.
+    """
+    labs = _require_canonical(
+        bilirubin_mg_dl=bilirubin_mg_dl,
+        inr=inr,
+        creatinine_mg_dl=creatinine_mg_dl,
+        sodium_mmol_l=sodium_mmol_l,
+        albumin_g_dl=albumin_g_dl,
+    )
+    notes: list[str] = []
+    with localcontext(_CONTEXT):
+        bili = _floor_at_one("bilirubin", labs["bilirubin_mg_dl"], "mg/dL", notes)
+        inr_used = _floor_at_one("INR", labs["inr"], "", notes)
+        cr = _creatinine_used(
+            labs["creatinine_mg_dl"], MELD3_CREATININE_CAP_MG_DL, dialysis=dialysis, notes=notes
+        )
+        na = _bounded(
+            "sodium", labs["sodium_mmol_l"], SODIUM_LOW_MMOL_L, SODIUM_HIGH_MMOL_L, "mmol/L", notes
+        )
+        alb = _bounded(
+            "albumin", labs["albumin_g_dl"], ALBUMIN_LOW_G_DL, ALBUMIN_HIGH_G_DL, "g/dL", notes
+        )
+        sodium_deficit = SODIUM_REFERENCE_MMOL_L - na
+        albumin_deficit = MELD3_ALBUMIN_REFERENCE_G_DL - alb
+        ln_bili, ln_inr, ln_cr = bili.ln(), inr_used.ln(), cr.ln()
+        terms = (
+            ("1.33 × female", MELD3_FEMALE_COEFFICIENT if female else Decimal(0)),
+            ("4.56 × ln(bilirubin)", MELD3_BILIRUBIN_COEFFICIENT * ln_bili),
+            ("0.82 × (137 − sodium)", MELD3_SODIUM_COEFFICIENT * sodium_deficit),
+            (
+                "−0.24 × (137 − sodium) × ln(bilirubin)",
+                -MELD3_SODIUM_BILIRUBIN_COEFFICIENT * sodium_deficit * ln_bili,
+            ),
+            ("9.09 × ln(INR)", MELD3_INR_COEFFICIENT * ln_inr),
+            ("11.14 × ln(creatinine)", MELD3_CREATININE_COEFFICIENT * ln_cr),
+            ("1.85 × (3.5 − albumin)", MELD3_ALBUMIN_COEFFICIENT * albumin_deficit),
+            (
+                "−1.83 × (3.5 − albumin) × ln(creatinine)",
+                -MELD3_ALBUMIN_CREATININE_COEFFICIENT * albumin_deficit * ln_cr,
+            ),
+            ("6", MELD3_CONSTANT),
+        )
+        value = sum((term for _, term in terms), Decimal(0))
+        rounded = int(round_half_up(value))
+    return Meld30Working(
+        female=female,
+        bilirubin_mg_dl=float(bili),
+        inr=float(inr_used),
+        creatinine_mg_dl=float(cr),
+        sodium_mmol_l=float(na),
+        albumin_g_dl=float(alb),
+        terms=tuple(Term(label, float(term)) for label, term in terms),
+        unrounded=float(value),
+        meld_3_0=_cap("MELD 3.0", rounded, notes),
+        bounds_applied=tuple(notes),
+    )
+
+
+def _entered(labs: LabInputs) -> tuple[EnteredLab, ...]:
+    def lab(field: str, quantity: Quantity | None, canonical: float, unit: str) -> EnteredLab:
+        shown = quantity if quantity is not None else Quantity(canonical, unit)
+        return EnteredLab(field, shown.value, shown.unit, canonical, unit)
+
+    rows = [
+        lab("bilirubin", labs.bilirubin_as_entered, labs.bilirubin_mg_dl, "mg/dL"),
+        lab("inr", None, labs.inr, INR_UNIT),
+        lab("creatinine", labs.creatinine_as_entered, labs.creatinine_mg_dl, "mg/dL"),
+    ]
+    if labs.sodium_mmol_l is not None:
+        rows.append(lab("sodium", None, labs.sodium_mmol_l, SODIUM_UNIT))
+    if labs.albumin_g_dl is not None:
+        rows.append(lab("albumin", labs.albumin_as_entered, labs.albumin_g_dl, "g/dL"))
+    return tuple(rows)
+
+
+def compute_meld(labs: LabInputs) -> MeldResult:
+    """Classic MELD always; MELD-Na when sodium is given; MELD 3.0 when sodium,
+    albumin and sex are given. Every value as entered, converted and used, every
+    bound applied and the unrounded values are in ``result.working``."""
+    classic = classic_meld(
+        labs.bilirubin_mg_dl, labs.inr, labs.creatinine_mg_dl, dialysis=labs.dialysis
+    )
+    not_calculated: list[str] = []
+    na_working: MeldNaWorking | None = None
+    if labs.sodium_mmol_l is not None:
+        na_working = meld_na(classic.meld_i, labs.sodium_mmol_l)
+    else:
+        not_calculated.append("MELD-Na not calculated: needs sodium.")
+    m3_working: Meld30Working | None = None
+    if labs.sodium_mmol_l is not None and labs.albumin_g_dl is not None and labs.sex is not None:
+        m3_working = meld_3_0(
+            labs.bilirubin_mg_dl,
+            labs.inr,
+            labs.creatinine_mg_dl,
+            labs.sodium_mmol_l,
+            labs.albumin_g_dl,
+            female=labs.sex is Sex.FEMALE,
+            dialysis=labs.dialysis,
+        )
+    else:
+        missing = [
+            name
+            for name, value in (
+                ("sodium", labs.sodium_mmol_l),
+                ("albumin", labs.albumin_g_dl),
+                ("sex", labs.sex),
+            )
+            if value is None
+        ]
+        not_calculated.append(
+            "MELD 3.0 not calculated: needs sodium, albumin and sex"
+            f" (missing: {', '.join(missing)})."
+        )
+    bounds = [f"MELD: {note}" for note in classic.bounds_applied]
+    if na_working is not None:
+        bounds += [f"MELD-Na: {note}" for note in na_working.bounds_applied]
+    if m3_working is not None:
+        bounds += [f"MELD 3.0: {note}" for note in m3_working.bounds_applied]
+    working = MeldWorking(
+        entered=_entered(labs),
+        dialysis=labs.dialysis,
+        sex=labs.sex,
+        classic=classic,
+        meld_na=na_working,
+        meld_3_0=m3_working,
+        not_calculated=tuple(not_calculated),
+        bounds_applied=tuple(bounds),
+    )
+    return MeldResult(
+        meld=classic.meld,
+        meld_na=None if na_working is None else na_working.meld_na,
+        meld_3_0=None if m3_working is None else m3_working.meld_3_0,
+        working=working,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples -> lists and enums -> their plain string values, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, StrEnum):
+        return str(value.value)
+    return value
+
+
+def working_as_dict(result: MeldResult) -> dict[str, Any]:
+    """``result.working`` as a JSON-ready dict (plain str, int, float, bool, None,
+    lists and dicts; floats are finite)."""
+    plain: dict[str, Any] = _plain(asdict(result.working))
+    return plain
