@@ -7,17 +7,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .engine import assess
-from .inputs import InputError, validate_inputs
+from .assessment import ASSESS_FIELDS, LAB_FIELDS, run, validate_labs_object, validate_request
+from .inputs import InputError
+from .meld import working_as_dict
 from .openapi import openapi_document
 from .report import to_dict
 from .version import __version__
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-ASSESS_FIELDS = frozenset(
-    {"failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date"}
-)
 
 
 class BadBody(ValueError):
@@ -75,11 +72,32 @@ def assess_patient() -> tuple[Response, int] | Response:
     if isinstance(data, tuple):
         return data
     try:
-        inputs = validate_inputs(data, allow_text=False)
+        req = validate_request(data, allow_text=False)
     except InputError as exc:
         return errors_response(exc.errors, 422)
-    result = assess(inputs, current_app.extensions["calc_evidence"])
+    result = run(req, current_app.extensions["calc_evidence"])
     return jsonify(to_dict(result))
+
+
+@bp.post("/meld")
+def meld_from_labs() -> tuple[Response, int] | Response:
+    """Classic MELD, MELD-Na and MELD 3.0 from labs, with the working."""
+    data = _json_or_error(LAB_FIELDS)
+    if isinstance(data, tuple):
+        return data
+    try:
+        result = validate_labs_object(data, allow_text=False)
+    except InputError as exc:
+        # Errors name the fields of this endpoint, without the "labs." prefix.
+        return errors_response({k.removeprefix("labs."): v for k, v in exc.errors.items()}, 422)
+    return jsonify(
+        {
+            "meld": result.meld,
+            "meld_na": result.meld_na,
+            "meld_3_0": result.meld_3_0,
+            "working": working_as_dict(result),
+        }
+    )
 
 
 @bp.get("/openapi.json")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any, NoReturn
 
 import click
 
 from .version import __version__
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     """One line on standard error and exit status 2 (a usage error)."""
     click.echo(f"calc: error: {message}", err=True)
     sys.exit(2)
@@ -26,53 +27,183 @@ def main() -> None:
     """
 
 
+def _lab_options(f: Any) -> Any:
+    """The MELD lab options shared by ``calc assess`` and ``calc meld``."""
+    options = [
+        click.option("--inr", default=None, help="INR (no unit), 0.5–20."),
+        click.option("--creatinine", default=None, help="Creatinine, in --creatinine-unit."),
+        click.option(
+            "--creatinine-unit", default="mg/dL", show_default=True, help="mg/dL or umol/L."
+        ),
+        click.option(
+            "--dialysis/--no-dialysis",
+            default=False,
+            show_default=True,
+            help="Dialysis at least twice in the past week (or 24 h of CVVHD).",
+        ),
+        click.option("--sodium", default=None, help="Sodium, mmol/L (for MELD-Na, MELD 3.0)."),
+        click.option("--albumin", default=None, help="Albumin, in --albumin-unit (MELD 3.0)."),
+        click.option("--albumin-unit", default="g/dL", show_default=True, help="g/dL or g/L."),
+        click.option("--sex", default=None, help="female or male (MELD 3.0)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _labs(params: dict[str, Any]) -> dict[str, Any]:
+    labs: dict[str, Any] = {
+        "inr": params["inr"],
+        "creatinine": params["creatinine"],
+        "creatinine_unit": params["creatinine_unit"],
+        "dialysis": params["dialysis"],
+    }
+    for name in ("sodium", "sex"):
+        if params[name] is not None:
+            labs[name] = params[name]
+    if params["albumin"] is not None:
+        labs["albumin"] = params["albumin"]
+        labs["albumin_unit"] = params["albumin_unit"]
+    return labs
+
+
+def _followup(params: dict[str, Any]) -> dict[str, Any] | None:
+    followup: dict[str, Any] = {}
+    for key, unit in (
+        ("alt_day15", params["alt_unit"]),
+        ("tbil_day60", params["tbil_unit"]),
+        ("tbil_day90", params["tbil_unit"]),
+        ("meld_followup", None),
+    ):
+        if params[key] is None:
+            continue
+        item: dict[str, Any] = {"value": params[key]}
+        if unit is not None:
+            item["unit"] = unit
+        if params[f"{key}_day"] is not None:
+            item["day"] = params[f"{key}_day"]
+        if params[f"{key}_date"] is not None:
+            item["date"] = params[f"{key}_date"]
+        followup["meld" if key == "meld_followup" else key] = item
+    return followup or None
+
+
+def _followup_options(f: Any) -> Any:
+    options = []
+    for key, what in (
+        ("alt-day15", "Follow-up ALT at about day 15, in --alt-unit."),
+        ("tbil-day60", "Follow-up TBIL at about day 60, in --tbil-unit."),
+        ("tbil-day90", "Follow-up TBIL at about day 90, in --tbil-unit."),
+        ("meld-followup", "Follow-up MELD (classic MELD points)."),
+    ):
+        options += [
+            click.option(f"--{key}", default=None, help=what),
+            click.option(f"--{key}-day", default=None, help="Its day after MSCT (0–365)."),
+            click.option(f"--{key}-date", default=None, help="Or its date, YYYY-MM-DD."),
+        ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _option_name(field: str) -> str:
+    """An error key (``labs.inr``, ``followup.alt_day15``) as the option to fix."""
+    name = field.split(".")[-1]
+    name = {"meld": "meld-followup"}.get(name, name) if field.startswith("followup.") else name
+    if field == "labs.bilirubin":
+        name = "tbil"
+    return "--" + name.replace("_", "-")
+
+
+def _load_evidence() -> Any:
+    from .evidence import EvidenceError, load_evidence
+
+    try:
+        return load_evidence()
+    except EvidenceError as exc:
+        _fail(str(exc))
+
+
 @main.command()
 @click.option("--failure-type", required=True, help="ACLF, CLF or ALF.")
-@click.option("--meld", required=True, help="Baseline classic MELD, whole number 6–40.")
+@click.option("--meld", default=None, help="Baseline classic MELD, whole number 6–40 (or labs).")
 @click.option("--alt", required=True, help="ALT, in --alt-unit.")
 @click.option("--alt-unit", default="U/L", show_default=True, help="U/L or ukat/L.")
 @click.option("--tbil", required=True, help="Total bilirubin, in --tbil-unit.")
 @click.option("--tbil-unit", default="umol/L", show_default=True, help="umol/L or mg/dL.")
 @click.option("--transplant-date", default=None, help="Date of MSCT, YYYY-MM-DD (optional).")
+@_lab_options
+@_followup_options
 @click.option("--json", "as_json", is_flag=True, help="Print the full JSON instead of text.")
-def assess(
-    failure_type: str,
-    meld: str,
-    alt: str,
-    alt_unit: str,
-    tbil: str,
-    tbil_unit: str,
-    transplant_date: str | None,
-    as_json: bool,
-) -> None:
-    """Print the assessment of one patient (plain-text summary, or --json)."""
-    from .engine import assess as run_assessment
-    from .evidence import EvidenceError, load_evidence
-    from .inputs import InputError, validate_inputs
+def assess(**params: Any) -> None:
+    """Print the assessment of one patient (plain-text summary, or --json).
+
+    Give --meld, or the labs (--inr, --creatinine, ...; bilirubin is --tbil) to
+    compute classic MELD; with both, the typed MELD is used and a difference of
+    more than one point is a warning.
+    """
+    from .assessment import run, validate_request
+    from .inputs import InputError
     from .report import summary_text, to_dict
 
-    raw = {
-        "failure_type": failure_type,
-        "meld": meld,
-        "alt": alt,
-        "alt_unit": alt_unit,
-        "tbil": tbil,
-        "tbil_unit": tbil_unit,
-        "transplant_date": transplant_date,
+    raw: dict[str, Any] = {
+        k: params[k]
+        for k in ("failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date")
     }
+    if params["inr"] is not None or params["creatinine"] is not None:
+        raw["labs"] = _labs(params)
+    raw["followup"] = _followup(params)
     try:
-        inputs = validate_inputs(raw, allow_text=True)
+        request = validate_request(raw, allow_text=True)
     except InputError as exc:
-        _fail(" ".join(f"--{k.replace('_', '-')}: {' '.join(v)}" for k, v in exc.errors.items()))
-    try:
-        evidence = load_evidence()
-    except EvidenceError as exc:
-        _fail(str(exc))
-    result = run_assessment(inputs, evidence)
-    if as_json:
+        _fail(" ".join(f"{_option_name(k)}: {' '.join(v)}" for k, v in exc.errors.items()))
+    result = run(request, _load_evidence())
+    if params["as_json"]:
         click.echo(json.dumps(to_dict(result), ensure_ascii=False, indent=2))
     else:
         click.echo(summary_text(result))
+
+
+@main.command()
+@click.option("--bilirubin", required=True, help="Total bilirubin, in --bilirubin-unit.")
+@click.option("--bilirubin-unit", default="mg/dL", show_default=True, help="mg/dL or umol/L.")
+@_lab_options
+@click.option("--json", "as_json", is_flag=True, help="Print the scores and working as JSON.")
+def meld(**params: Any) -> None:
+    """Classic MELD, MELD-Na and MELD 3.0 from labs, with the working.
+
+    The assessment uses classic MELD (the score of the meta-analysis); MELD-Na
+    and MELD 3.0 are for context.
+    """
+    from .assessment import validate_labs_object
+    from .inputs import InputError
+    from .meld import working_as_dict
+    from .report import meld_text
+
+    raw = {
+        "bilirubin": params["bilirubin"],
+        "bilirubin_unit": params["bilirubin_unit"],
+        **_labs(params),
+    }
+    try:
+        result = validate_labs_object(raw, allow_text=True)
+    except InputError as exc:
+        _fail(
+            " ".join(
+                f"--{k.removeprefix('labs.').replace('_', '-')}: {' '.join(v)}"
+                for k, v in exc.errors.items()
+            )
+        )
+    if params["as_json"]:
+        payload = {
+            "meld": result.meld,
+            "meld_na": result.meld_na,
+            "meld_3_0": result.meld_3_0,
+            "working": working_as_dict(result),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        click.echo(meld_text(result))
 
 
 @main.command()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 from .evidence import (
     DispersionKind,
@@ -23,6 +24,12 @@ from .evidence import (
 from .inputs import PatientInputs, TbilUnit, umol_l_to_tbil_unit
 from .version import __version__
 
+if TYPE_CHECKING:
+    from .followup import FollowupResult
+    from .meld import MeldResult
+
+# A typed MELD and the MELD from labs may differ by rounding; more than this is a warning.
+MELD_LABS_TOLERANCE = 1
 # MELD is bounded to 6–40 by its definition (OPTN/UNOS; meld.md, "Classic MELD").
 MELD_FLOOR = 6
 MELD_CAP = 40
@@ -151,6 +158,8 @@ class Assessment:
     derivation: tuple[str, ...]
     limits: tuple[str, ...]
     intended_use: str
+    labs: MeldResult | None = None  # MELD scores from labs, with their working
+    followup: FollowupResult | None = None
 
 
 # --------------------------------------------------------------------------
@@ -453,18 +462,47 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def assess(inputs: PatientInputs, evidence: Evidence) -> Assessment:
-    """Assess one patient against the evidence."""
+def _labs_warnings(inputs: PatientInputs, labs: MeldResult | None) -> list[WarningItem]:
+    if labs is None or inputs.meld_source != "entered":
+        return []
+    if abs(labs.meld - inputs.meld) <= MELD_LABS_TOLERANCE:
+        return []
+    return [
+        WarningItem(
+            "meld_labs_disagree",
+            f"The typed baseline MELD ({inputs.meld}) and the classic MELD computed from the "
+            f"labs ({labs.meld}) differ by {abs(labs.meld - inputs.meld)} points; the typed "
+            "value is used. Check the MELD and the labs.",
+        )
+    ]
+
+
+def assess(
+    inputs: PatientInputs,
+    evidence: Evidence,
+    *,
+    labs: MeldResult | None = None,
+    followup: FollowupResult | None = None,
+) -> Assessment:
+    """Assess one patient against the evidence.
+
+    ``labs`` (MELD from laboratory values) and ``followup`` (the follow-up
+    markers, from :mod:`calc.followup`) are carried into the result, with their
+    warnings; neither changes the pooled estimates.
+    """
     mr = _meld_reduction(inputs, evidence.meld_reduction[inputs.failure_type])
     alt, tbil = _markers(inputs, evidence)
     src = evidence.source
+    warnings = _warnings(inputs, evidence, mr, tbil) + _labs_warnings(inputs, labs)
+    if followup is not None:
+        warnings += list(followup.warnings)
     return Assessment(
         inputs=inputs,
         meld_reduction=mr,
         stratum=_stratum(inputs, evidence),
         alt=alt,
         tbil=tbil,
-        warnings=tuple(_warnings(inputs, evidence, mr, tbil)),
+        warnings=tuple(warnings),
         stamp=VersionStamp(
             app_version=__version__,
             evidence_version=evidence.evidence_version,
@@ -479,4 +517,6 @@ def assess(inputs: PatientInputs, evidence: Evidence) -> Assessment:
         limits=LIMITS_FIXED
         + tuple(f"Not reported: {_lower_first(n)}" for n in evidence.not_reported),
         intended_use=INTENDED_USE,
+        labs=labs,
+        followup=followup,
     )

@@ -193,7 +193,11 @@ class _Node:
         v = self.value
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self._fail("must be a number")
-        if not math.isfinite(v):
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:  # an integer too large for a float, e.g. 10**400
+            finite = False
+        if not finite:
             raise self._fail("must be a finite number")
         if positive and v <= 0:
             raise self._fail("must be greater than 0")
@@ -403,13 +407,14 @@ def load_evidence(path: str | Path | None = None) -> Evidence:
         else:
             raw = Path(path).read_text("utf-8")
     except OSError as exc:
-        raise EvidenceError(f"evidence file: cannot read it ({exc.strerror})") from exc
+        where = "the packaged file" if path is None else f"'{path}'"
+        raise EvidenceError(f"evidence file: cannot read {where} ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise EvidenceError(f"evidence file: not UTF-8 text ({exc.reason})") from exc
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
+        # NaN / Infinity decode to floats so that the typed reader below refuses
+        # them with the path of the field that holds them.
+        data = json.loads(raw, parse_constant=float)
+    except (ValueError, RecursionError) as exc:
         raise EvidenceError(f"evidence file: not valid JSON ({exc})") from exc
     return parse_evidence(data)
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not allowed")

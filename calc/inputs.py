@@ -130,7 +130,7 @@ class InputError(ValueError):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
 
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 
 def parse_decimal_text(text: str, rng: Range) -> float:
@@ -177,8 +177,10 @@ def check_number(value: object, rng: Range, *, allow_text: bool) -> float:
 
 def parse_failure_type(value: object) -> FailureType:
     allowed = ", ".join(ft.value for ft in FailureType)
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise ValueError(f"Failure type is required: one of {allowed}.")
+    if not isinstance(value, str):
+        raise ValueError(f"Failure type must be one of {allowed}.")
     try:
         return FailureType(value.strip().upper())
     except ValueError:
@@ -207,7 +209,7 @@ def parse_tbil_unit(value: object) -> TbilUnit:
     raise ValueError('TBIL unit must be "umol/L" (μmol/L) or "mg/dL".')
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def parse_date(value: object) -> date | None:
@@ -350,6 +352,7 @@ class PatientInputs:
     tbil_entered: float
     tbil_unit: TbilUnit
     transplant_date: date | None = None
+    meld_source: str = "entered"  # "entered", or "labs" (classic MELD computed from labs)
 
 
 def validate_inputs(raw: Mapping[str, object], *, allow_text: bool) -> PatientInputs:

@@ -32,6 +32,129 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+def _range_by_unit(
+    field: str, unit_field: str, ranges: dict[Any, Any], default: str
+) -> dict[str, Any]:
+    """The range of ``field`` depends on ``unit_field`` (absent: the default unit)."""
+    rules: list[dict[str, Any]] = []
+    for unit, r in ranges.items():
+        rule: dict[str, Any] = {
+            "properties": {
+                # the default unit also stands for an absent or null unit
+                unit_field: {"enum": [unit.value, None] if unit == default else [unit.value]},
+                field: {"minimum": r.low, "maximum": r.high},
+            }
+        }
+        if unit != default:
+            rule["required"] = [unit_field]
+        rules.append(rule)
+    return {"oneOf": rules}
+
+
+def _lab_properties() -> dict[str, Any]:
+    from .meld import LAB_RANGES
+
+    def number(field: str) -> dict[str, Any]:
+        ranges = LAB_RANGES[field].values()
+        return {
+            "type": "number",
+            "minimum": min(r.low for r in ranges),
+            "maximum": max(r.high for r in ranges),
+            "description": "Allowed: " + "; ".join(r.describe() for r in ranges) + ".",
+        }
+
+    return {
+        "bilirubin": number("bilirubin"),
+        "bilirubin_unit": {"type": "string", "enum": ["mg/dL", "umol/L"]},
+        "inr": number("inr"),
+        "creatinine": number("creatinine"),
+        "creatinine_unit": {"type": "string", "enum": ["mg/dL", "umol/L"]},
+        "dialysis": {
+            "type": "boolean",
+            "description": "Dialysis at least twice in the past week, or 24 h of CVVHD.",
+        },
+        "sodium": number("sodium"),
+        "albumin": number("albumin"),
+        "albumin_unit": {"type": "string", "enum": ["g/dL", "g/L"]},
+        "sex": {"type": "string", "enum": ["female", "male"]},
+    }
+
+
+def lab_schemas() -> dict[str, Any]:
+    props = _lab_properties()
+    labs = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["inr", "creatinine", "creatinine_unit", "dialysis"],
+        "properties": props,
+    }
+    meld_request = {
+        **labs,
+        "required": [
+            "bilirubin",
+            "bilirubin_unit",
+            "inr",
+            "creatinine",
+            "creatinine_unit",
+            "dialysis",
+        ],
+    }
+    score = {"type": "integer", "minimum": 6, "maximum": 40}
+    return {
+        "Labs": labs,
+        "MeldRequest": meld_request,
+        "MeldResponse": {
+            "type": "object",
+            "required": ["meld", "meld_na", "meld_3_0", "working"],
+            "properties": {
+                "meld": score,
+                "meld_na": {**score, "nullable": True},
+                "meld_3_0": {**score, "nullable": True},
+                "working": {"type": "object"},
+            },
+        },
+    }
+
+
+def followup_schema() -> dict[str, Any]:
+    def item(unit_enum: list[str] | None, low: float, high: float) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "value": {"type": "number", "minimum": low, "maximum": high},
+            "day": {"type": "integer", "minimum": 0, "maximum": 365},
+            "date": {"type": "string", "format": "date"},
+        }
+        if unit_enum:
+            props["unit"] = {"type": "string", "enum": unit_enum}
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["value"],
+            "properties": props,
+        }
+
+    alt = list(ALT_RANGES.values())
+    tbil = list(TBIL_RANGES.values())
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": (
+            "Optional follow-up values. A `date` needs `transplant_date`; `day` is days after MSCT."
+        ),
+        "properties": {
+            "alt_day15": item(
+                [u.value for u in AltUnit], min(r.low for r in alt), max(r.high for r in alt)
+            ),
+            "tbil_day60": item(
+                [u.value for u in TbilUnit], min(r.low for r in tbil), max(r.high for r in tbil)
+            ),
+            "tbil_day90": item(
+                [u.value for u in TbilUnit], min(r.low for r in tbil), max(r.high for r in tbil)
+            ),
+            "meld": item(None, MELD_RANGE.low, MELD_RANGE.high),
+        },
+    }
+
+
 def openapi_document(version: str) -> dict[str, Any]:
     alt_low = min(r.low for r in ALT_RANGES.values())
     alt_high = max(r.high for r in ALT_RANGES.values())
@@ -40,7 +163,13 @@ def openapi_document(version: str) -> dict[str, Any]:
     request_schema = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["failure_type", "meld", "alt", "tbil"],
+        "required": ["failure_type", "alt", "tbil"],
+        "allOf": [
+            _range_by_unit("alt", "alt_unit", ALT_RANGES, AltUnit.U_L),
+            _range_by_unit("tbil", "tbil_unit", TBIL_RANGES, TbilUnit.UMOL_L),
+            # The baseline MELD is typed, or computed from the labs (or both).
+            {"anyOf": [{"required": ["meld"]}, {"required": ["labs"]}]},
+        ],
         "properties": {
             "failure_type": {"type": "string", "enum": [f.value for f in FailureType]},
             "meld": {
@@ -57,8 +186,10 @@ def openapi_document(version: str) -> dict[str, Any]:
             },
             "alt_unit": {
                 "type": "string",
-                "enum": [u.value for u in AltUnit],
+                "nullable": True,
+                "enum": [*(u.value for u in AltUnit), None],
                 "default": AltUnit.U_L.value,
+                "description": "Absent or null: U/L.",
             },
             "tbil": {
                 "type": "number",
@@ -70,14 +201,30 @@ def openapi_document(version: str) -> dict[str, Any]:
             },
             "tbil_unit": {
                 "type": "string",
-                "enum": [u.value for u in TbilUnit],
+                "nullable": True,
+                "enum": [*(u.value for u in TbilUnit), None],
                 "default": TbilUnit.UMOL_L.value,
+                "description": "Absent or null: umol/L.",
             },
             "transplant_date": {
                 "type": "string",
-                "format": "date",
+                "nullable": True,
+                "anyOf": [
+                    # "format" with "pattern": a real date from 2000-01-01 to 2099-12-31
+                    {"format": "date", "pattern": "^20[0-9]{2}-"},
+                    {"pattern": "^\\s*$"},  # blank: no date, as absent or null
+                ],
                 "description": "Optional date of MSCT, YYYY-MM-DD, 2000-01-01 to 2099-12-31.",
             },
+            "labs": {
+                "allOf": [{"$ref": "#/components/schemas/Labs"}],
+                "description": (
+                    "Labs to compute classic MELD when `meld` is absent (with both, `meld` is "
+                    "used and a difference of more than 1 point is a warning). Bilirubin "
+                    "defaults to `tbil`."
+                ),
+            },
+            "followup": {"$ref": "#/components/schemas/Followup"},
         },
     }
     return {
@@ -119,6 +266,34 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/meld": {
+                "post": {
+                    "summary": "Classic MELD, MELD-Na and MELD 3.0 from labs, with the working",
+                    "operationId": "meld",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/MeldRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The scores (null when their inputs are missing)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/MeldResponse"}
+                                }
+                            },
+                        },
+                        "400": _error("The body is not a JSON object."),
+                        "413": _error("The body is larger than 16 KiB."),
+                        "415": _error("The content type is not application/json."),
+                        "422": _error("One or more labs are missing or invalid."),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Liveness for load balancers",
@@ -147,6 +322,8 @@ def openapi_document(version: str) -> dict[str, Any]:
         "components": {
             "schemas": {
                 "AssessRequest": request_schema,
+                **lab_schemas(),
+                "Followup": followup_schema(),
                 "Errors": _errors_schema(),
                 "Assessment": {
                     "type": "object",

@@ -11,6 +11,7 @@ from typing import Any
 
 from .engine import Assessment, RangeEstimate, decimals_of, format_number
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
+from .meld import MeldResult, working_as_dict
 
 DOI_URL = "https://doi.org/"
 
@@ -24,8 +25,9 @@ def unit_label(unit: str) -> str:
 
 
 def entered(x: float) -> str:
-    """A value as the clinician typed it: 240 -> "240", 12.50 -> "12.5"."""
-    return f"{x:.6g}" if abs(x) < 1e6 else f"{x:.0f}"
+    """A value as the clinician typed it: 240 -> "240", 12.50 -> "12.5", 12345.678 -> itself."""
+    # 15 significant digits give back what was typed (6 turned 12345.678 into 12345.7).
+    return f"{x:.15g}" if abs(x) < 1e15 else f"{x:.0f}"
 
 
 def tbil_text(value_umol_l: float, unit: str) -> str:
@@ -86,6 +88,8 @@ def percent_text(p: float) -> str:
         return "> 99.9 %"
     if p < 0.001:
         return "< 0.1 %"
+    if p < 0.01 or p > 0.99:  # one decimal here, so a chance never rounds to 0 % or 100 %
+        return f"{100 * p:.1f} %"
     return f"{100 * p:.0f} %"
 
 
@@ -147,6 +151,9 @@ def to_dict(a: Assessment) -> dict[str, Any]:
             ),
             "unavailable_reason": mr.unavailable_reason,
         },
+        "meld_used": meld_used(a),
+        "labs": labs_dict(a),
+        "followup": followup_dict(a),
         "baseline_stratum": s.group,
         "stratum": {
             "group": s.group,
@@ -205,6 +212,62 @@ def to_dict(a: Assessment) -> dict[str, Any]:
     }
 
 
+MELD_SOURCES = {
+    "entered": "as entered",
+    "labs": "classic MELD (OPTN/UNOS) computed from the labs",
+}
+
+
+def meld_used(a: Assessment) -> dict[str, Any]:
+    return {
+        "value": a.inputs.meld,
+        "score": "classic MELD",
+        "source": a.inputs.meld_source,
+        "how": MELD_SOURCES[a.inputs.meld_source],
+    }
+
+
+def labs_dict(a: Assessment) -> dict[str, Any] | None:
+    if a.labs is None:
+        return None
+    return {
+        "meld": a.labs.meld,
+        "meld_na": a.labs.meld_na,
+        "meld_3_0": a.labs.meld_3_0,
+        "note": "MELD-Na and MELD 3.0 are shown for context; the meta-analysis used classic MELD.",
+        "working": working_as_dict(a.labs),
+    }
+
+
+def followup_dict(a: Assessment) -> dict[str, Any] | None:
+    if a.followup is None:
+        return None
+    return {
+        "markers": [
+            {
+                "marker": m.key,
+                "status": m.status,
+                "symbol": m.symbol,
+                "target_day": m.target_day,
+                "day": m.day,
+                "date": iso(m.date),
+                "value": {"value": m.value, "unit": m.unit},
+                "canonical": m.canonical,
+                "baseline": m.baseline_canonical,
+                "change": m.change,
+                "change_percent": m.change_percent,
+                "fall_percent_of_baseline": -m.change_percent,
+                "pooled_level_umol_l": m.pooled_level_umol_l,
+                "above_pooled_by_umol_l": m.above_pooled_by_umol_l,
+                "expected_reduction": m.expected_reduction,
+                "off_marker_day": m.off_marker_day,
+                "text": m.text,
+            }
+            for m in a.followup.markers
+        ]
+    }
+
+
 # --------------------------------------------------------------------------
 # Plain text (what a clinician pastes into a note)
 
@@ -217,10 +280,72 @@ def input_line(a: Assessment) -> str:
     tbil = f"TBIL {entered(i.tbil_entered)} {unit_label(i.tbil_unit.value)}"
     if i.tbil_unit is TbilUnit.MG_DL:
         tbil += f" (= {i.tbil_umol_l:.1f} μmol/L)"
-    parts = [i.failure_type.value, f"baseline MELD {i.meld}", alt, tbil]
+    meld = f"baseline MELD {i.meld}" + (
+        " (classic MELD from labs)" if i.meld_source == "labs" else ""
+    )
+    parts = [i.failure_type.value, meld, alt, tbil]
     if i.transplant_date is not None:
         parts.append(f"MSCT date {i.transplant_date.isoformat()}")
     return "; ".join(parts)
+
+
+def lab_text(value: float, unit: str) -> str:
+    return f"{entered(value)} {unit_label(unit)}".strip()
+
+
+def meld_working_lines(result: MeldResult) -> list[str]:
+    """The working of the MELD scores, line by line (for text and the page)."""
+    w = result.working
+    lines = []
+    for lab in w.entered:
+        line = f"{lab.field}: {lab_text(lab.value, lab.unit)}"
+        if lab.unit != lab.unit_canonical:
+            line += f" = {lab_text(lab.value_canonical, lab.unit_canonical)}"
+        lines.append(line)
+    lines.append(f"dialysis ≥ 2× in the past week: {'yes' if w.dialysis else 'no'}")
+    c = w.classic
+    lines.append(
+        f"classic MELD used bilirubin {c.bilirubin_mg_dl:g} mg/dL, INR {c.inr:g}, "
+        f"creatinine {c.creatinine_mg_dl:g} mg/dL; MELD(i) = {c.meld_i_unrounded:.3f} → "
+        f"{c.meld_i} → MELD {c.meld}"
+    )
+    if w.meld_na is not None:
+        na = w.meld_na
+        lines.append(
+            f"MELD-Na: MELD(i) {na.meld_i}"
+            + (
+                f", sodium {na.sodium_mmol_l:g} mmol/L → {na.unrounded:.2f} → {na.meld_na}"
+                if na.sodium_term_applied
+                else f" ≤ 11, sodium term not applied → {na.meld_na}"
+            )
+        )
+    if w.meld_3_0 is not None:
+        m3 = w.meld_3_0
+        lines.append(
+            f"MELD 3.0 ({'female' if m3.female else 'male'}): bilirubin {m3.bilirubin_mg_dl:g}, "
+            f"INR {m3.inr:g}, creatinine {m3.creatinine_mg_dl:g}, sodium {m3.sodium_mmol_l:g}, "
+            f"albumin {m3.albumin_g_dl:g} → {m3.unrounded:.2f} → {m3.meld_3_0}"
+        )
+    lines += [f"not calculated: {n}" for n in w.not_calculated]
+    lines += [f"bound applied: {b}" for b in w.bounds_applied]
+    return lines
+
+
+def meld_text(result: MeldResult) -> str:
+    """``calc meld``'s output: the scores, then the working."""
+    return "\n".join(
+        [
+            f"Classic MELD: {result.meld}",
+            f"MELD-Na: {_score(result.meld_na)} (context)",
+            f"MELD 3.0: {_score(result.meld_3_0)} (context)",
+            "Working:",
+            *(f"  {line}" for line in meld_working_lines(result)),
+        ]
+    )
+
+
+def _score(value: int | None) -> str:
+    return "not calculated (inputs missing)" if value is None else str(value)
 
 
 def summary_text(a: Assessment) -> str:
@@ -276,6 +401,15 @@ def summary_text(a: Assessment) -> str:
             "so not informative for this patient."
         )
     lines.append(f"  [ ] TBIL at {tbil_when}: {tbil_detail}")
+    if a.labs is not None:
+        lines.append(
+            f"MELD from labs: classic MELD {a.labs.meld}"
+            f"; MELD-Na {_score(a.labs.meld_na)}; MELD 3.0 {_score(a.labs.meld_3_0)}"
+            " (MELD-Na and MELD 3.0 for context only)."
+        )
+    if a.followup is not None and a.followup.markers:
+        lines.append("Follow-up:")
+        lines.extend(f"  {m.symbol} {m.text}" for m in a.followup.markers)
     if a.warnings:
         lines.append("Warnings:")
         lines.extend(f"  - {w.message}" for w in a.warnings)

@@ -1,0 +1,141 @@
+"""One request, validated as a whole: baseline values, MELD labs and follow-up (pure).
+
+The form, the JSON API and the command line all pass their raw values here,
+keyed by the API's field names (``labs`` and ``followup`` as nested objects),
+and get either a complete, validated :class:`AssessmentRequest` or one
+:class:`InputError` listing every problem, keyed ``field``, ``labs.<field>`` or
+``followup.<marker>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from .engine import Assessment, assess
+from .evidence import Evidence
+from .followup import FollowupInputs, assess_followup, validate_followup
+from .inputs import InputError, PatientInputs, parse_date, validate_inputs
+from .meld import MeldResult, compute_meld, validate_labs
+
+ASSESS_FIELDS = frozenset(
+    {
+        "failure_type",
+        "meld",
+        "alt",
+        "alt_unit",
+        "tbil",
+        "tbil_unit",
+        "transplant_date",
+        "labs",
+        "followup",
+    }
+)
+LAB_FIELDS = frozenset(
+    {
+        "bilirubin",
+        "bilirubin_unit",
+        "inr",
+        "creatinine",
+        "creatinine_unit",
+        "dialysis",
+        "sodium",
+        "albumin",
+        "albumin_unit",
+        "sex",
+    }
+)
+
+
+@dataclass(frozen=True)
+class AssessmentRequest:
+    inputs: PatientInputs
+    labs: MeldResult | None
+    followup: FollowupInputs
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def validate_labs_object(raw: object, *, allow_text: bool) -> MeldResult:
+    """A ``labs`` object -> the MELD scores with their working; errors keyed ``labs.*``."""
+    if not isinstance(raw, Mapping):
+        raise InputError({"labs": ["Labs must be an object of laboratory values."]})
+    unknown = sorted(set(raw) - LAB_FIELDS)
+    if unknown:
+        allowed = ", ".join(sorted(LAB_FIELDS))
+        raise InputError(
+            {f"labs.{k}": [f"Unknown lab {k!r}; allowed: {allowed}."] for k in unknown}
+        )
+    try:
+        return compute_meld(validate_labs(raw, allow_text=allow_text))
+    except InputError as exc:
+        raise InputError({f"labs.{k}": v for k, v in exc.errors.items()}) from None
+
+
+def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> AssessmentRequest:
+    """Validate everything at once; MELD may come typed, from labs, or both."""
+    errors: dict[str, list[str]] = {}
+    raw_labs = raw.get("labs")
+    labs: MeldResult | None = None
+    if raw_labs is not None:
+        if isinstance(raw_labs, Mapping) and "bilirubin" not in raw_labs:
+            # Total bilirubin is the assessment's TBIL: use it unless given again.
+            raw_labs = {**raw_labs, "bilirubin": raw.get("tbil")}
+            raw_labs.setdefault("bilirubin_unit", raw.get("tbil_unit") or "umol/L")
+        try:
+            labs = validate_labs_object(raw_labs, allow_text=allow_text)
+        except InputError as exc:
+            errors.update(exc.errors)
+
+    base = dict(raw)
+    meld_from_labs = _is_blank(raw.get("meld")) and raw_labs is not None
+    if meld_from_labs:
+        # Classic MELD from the labs stands in for the typed one; if the labs are
+        # invalid their errors say why, and no MELD error is added on top.
+        base["meld"] = labs.meld if labs is not None else MELD_PLACEHOLDER
+    try:
+        inputs = validate_inputs(base, allow_text=allow_text)
+    except InputError as exc:
+        errors.update(exc.errors)
+        inputs = None
+
+    followup = FollowupInputs()
+    try:
+        transplant_date = parse_date(raw.get("transplant_date"))
+    except ValueError:
+        transplant_date = None  # already reported by validate_inputs
+    try:
+        followup = validate_followup(
+            _mapping_or_none(raw.get("followup")), transplant_date, allow_text=allow_text
+        )
+    except InputError as exc:
+        errors.update(exc.errors)
+    if errors or inputs is None:
+        raise InputError(errors)
+    if meld_from_labs:
+        inputs = replace(inputs, meld_source="labs")
+    return AssessmentRequest(inputs=inputs, labs=labs, followup=followup)
+
+
+# A valid MELD used only to keep validating the other fields when the labs
+# themselves were refused; it never reaches an assessment (errors are raised).
+MELD_PLACEHOLDER = 6
+
+
+def _mapping_or_none(value: object) -> Mapping[str, object] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return value
+    raise InputError({"followup": ["Follow-up must be an object."]})
+
+
+def run(request: AssessmentRequest, evidence: Evidence) -> Assessment:
+    followup = (
+        None
+        if request.followup.is_empty()
+        else assess_followup(request.inputs, evidence, request.followup)
+    )
+    return assess(request.inputs, evidence, labs=request.labs, followup=followup)

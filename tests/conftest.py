@@ -1,0 +1,76 @@
+"""Shared fixtures: the packaged evidence, the app and its clients, a CLI runner.
+
+Fixtures that Hypothesis tests use are session-scoped and stateless (Hypothesis
+refuses function-scoped fixtures inside ``@given``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.testing import FlaskClient
+
+from calc import create_app
+from calc.cli import main
+from calc.evidence import Evidence, load_evidence
+from calc.inputs import PatientInputs, validate_inputs
+
+# The reference patient used across layers: ACLF, baseline MELD 28 (>= 20),
+# ALT 240 U/L, TBIL 320 umol/L (above the pooled 78.57 umol/L).
+REFERENCE_PATIENT: dict[str, Any] = {
+    "failure_type": "ACLF",
+    "meld": 28,
+    "alt": 240,
+    "tbil": 320,
+}
+
+
+@pytest.fixture(scope="session")
+def evidence() -> Evidence:
+    """The packaged evidence file, loaded and validated once."""
+    return load_evidence()
+
+
+@pytest.fixture(scope="session")
+def make_inputs() -> Callable[..., PatientInputs]:
+    """Build validated inputs from JSON-style values; defaults to the reference patient."""
+
+    def build(**overrides: Any) -> PatientInputs:
+        return validate_inputs({**REFERENCE_PATIENT, **overrides}, allow_text=False)
+
+    return build
+
+
+@pytest.fixture
+def reference_body() -> dict[str, Any]:
+    """A fresh copy of the reference patient as an API body (callers may mutate it)."""
+    return dict(REFERENCE_PATIENT)
+
+
+@pytest.fixture
+def app() -> Flask:
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def run_cli(runner: CliRunner) -> Callable[..., Result]:
+    """Invoke the ``calc`` command with string arguments; exceptions are not swallowed."""
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, list(args), prog_name="calc", catch_exceptions=False)
+
+    return invoke
