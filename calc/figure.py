@@ -8,6 +8,7 @@ shade, so the figure reads in black and white.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .engine import MELD_CAP, MELD_FLOOR, Assessment
 from .report import meld_after_text, pooled_tbil_text, tbil_text
@@ -126,3 +127,138 @@ def build_figure(a: Assessment) -> Figure:
         f"pooled level of {pooled_tbil_text(a)} reached at 2 and 3 months."
     )
     return Figure(WIDTH, LEFT, RIGHT, meld_panel, tbil_panel, description)
+
+
+# --------------------------------------------------------------------------
+# The follow-up trajectory: ALT and TBIL over days since MSCT
+
+TRAJ_LEFT = 70
+TRAJ_RIGHT = 610
+PANEL_TOP = 34
+PANEL_HEIGHT = 90
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+    day_known: bool
+
+
+@dataclass(frozen=True)
+class TrajectoryPanel:
+    title: str
+    top: float
+    bottom: float
+    y_ticks: tuple[Tick, ...]  # Tick.x holds the y coordinate here
+    points: tuple[Point, ...]
+    path: str  # SVG path joining the points in day order
+    pooled: tuple[float, float, float] | None  # x1, x2, y of the pooled TBIL level
+    pooled_label: str | None
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    width: int
+    height: int
+    left: int
+    right: int
+    x_ticks: tuple[Tick, ...]
+    marker_days: tuple[Tick, ...]
+    panels: tuple[TrajectoryPanel, ...]
+    description: str
+
+
+def _panel(
+    title: str,
+    index: int,
+    values: list[tuple[float, float, str, bool]],  # day, value in unit, label, day known
+    x_of: Any,
+    pooled: tuple[float, float, float, str] | None,  # day1, day2, value, label
+) -> TrajectoryPanel:
+    top = PANEL_TOP + index * (PANEL_HEIGHT + 44)
+    bottom = top + PANEL_HEIGHT
+    highest = max([v for _, v, _, _ in values] + ([pooled[2]] if pooled else []))
+    y_max = _nice_max(highest * 1.1)
+
+    def y_of(v: float) -> float:
+        return bottom - v / y_max * (bottom - top)
+
+    points = tuple(Point(x_of(d), y_of(v), label, known) for d, v, label, known in values)
+    ordered = sorted(points, key=lambda p: p.x)
+    path = " ".join(f"{'M' if i == 0 else 'L'}{p.x:.1f} {p.y:.1f}" for i, p in enumerate(ordered))
+    ticks = tuple(Tick(y_of(y_max * k / 2), f"{y_max * k / 2:g}") for k in range(3))
+    pooled_geom = None
+    pooled_label = None
+    if pooled is not None:
+        pooled_geom = (x_of(pooled[0]), x_of(pooled[1]), y_of(pooled[2]))
+        pooled_label = pooled[3]
+    return TrajectoryPanel(title, top, bottom, ticks, points, path, pooled_geom, pooled_label)
+
+
+def build_trajectory(a: Assessment) -> Trajectory | None:
+    """ALT and TBIL from day 0 (baseline) to each follow-up value; None without follow-up."""
+    fu = a.followup
+    if fu is None:
+        return None
+    alt_values = [m for m in fu.markers if m.marker == "ALT"]
+    tbil_values = [m for m in fu.markers if m.marker == "TBIL"]
+    if not alt_values and not tbil_values:
+        return None
+    days = [m.day if m.day is not None else (m.target_day or 0) for m in fu.markers]
+    # Days 0–120 hold all three marker days; later values widen the axis by months.
+    last_day = max([*days, a.tbil.check_days[-1]])
+    x_max = float(max(120, -(-(last_day + 10) // 30) * 30))
+
+    def x_of(day: float) -> float:
+        return TRAJ_LEFT + day / x_max * (TRAJ_RIGHT - TRAJ_LEFT)
+
+    alt_unit = a.inputs.alt_unit.value
+    tbil_unit = a.inputs.tbil_unit.value
+    alt_scale = a.inputs.alt_entered / a.inputs.alt_u_l
+    tbil_scale = a.inputs.tbil_entered / a.inputs.tbil_umol_l
+
+    def day_of(m: Any) -> tuple[float, bool]:
+        return (float(m.day), True) if m.day is not None else (float(m.target_day or 0), False)
+
+    panels = []
+    alt_series = [(0.0, a.inputs.alt_entered, "baseline", True)]
+    for m in alt_values:
+        d, known = day_of(m)
+        alt_series.append((d, m.canonical * alt_scale, f"day {m.day}" if known else "day ?", known))
+    panels.append(
+        _panel(f"ALT ({'μkat/L' if alt_unit == 'ukat/L' else 'U/L'})", 0, alt_series, x_of, None)
+    )
+    tbil_series = [(0.0, a.inputs.tbil_entered, "baseline", True)]
+    for m in tbil_values:
+        d, known = day_of(m)
+        tbil_series.append(
+            (d, m.canonical * tbil_scale, f"day {m.day}" if known else "day ?", known)
+        )
+    check_days = a.tbil.check_days
+    pooled = (
+        float(check_days[0]),
+        float(check_days[-1]),
+        a.tbil.pooled_level_umol_l * tbil_scale,
+        f"pooled level {pooled_tbil_text(a)}, days {check_days[0]}–{check_days[-1]}",
+    )
+    panels.append(
+        _panel(
+            f"TBIL ({'mg/dL' if tbil_unit == 'mg/dL' else 'μmol/L'})", 1, tbil_series, x_of, pooled
+        )
+    )
+    step = 30 if x_max <= 200 else 60
+    x_ticks = tuple(Tick(x_of(d), str(d)) for d in range(0, int(x_max) + 1, step))
+    marker_days = tuple(Tick(x_of(d), f"day {d}") for d in (a.alt.check_day, *a.tbil.check_days))
+    parts = [m.text for m in fu.markers if m.marker in {"ALT", "TBIL"}]
+    return Trajectory(
+        width=WIDTH,
+        height=int(PANEL_TOP + 2 * (PANEL_HEIGHT + 44)),
+        left=TRAJ_LEFT,
+        right=TRAJ_RIGHT,
+        x_ticks=x_ticks,
+        marker_days=marker_days,
+        panels=tuple(panels),
+        description=" ".join(parts),
+    )

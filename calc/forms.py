@@ -2,76 +2,73 @@
 
 Numbers are text fields parsed by the core's strict parser rather than
 WTForms' DecimalField/FloatField: those go through ``Decimal()``/``float()``,
-which accept ``nan``, ``inf``, ``1e309`` and ``1_000``. The validators below
-call the same range table as the API and the command line, so a value is
-refused with the same message everywhere.
+which accept ``nan``, ``inf``, ``1e309`` and ``1_000``. ``validate()`` passes
+the whole form to the core's ``validate_request`` (the same call the API and
+the command line make) and shows each message next to its field, so a value
+is refused with the same words everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from wtforms import Form, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, Form, RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
 
+from .assessment import AssessmentRequest, validate_request
 from .evidence import FailureType
 from .inputs import (
     ALT_RANGES,
     FAILURE_TYPE_DEFINITIONS,
     MELD_RANGE,
-    TBIL_PER_UMOL_L,
     TBIL_RANGES,
     UNIT_LABELS,
     AltUnit,
-    PatientInputs,
+    InputError,
     Range,
     TbilUnit,
-    check_in_unit,
-    check_number,
-    parse_date,
-    validate_inputs,
+)
+from .meld import (
+    ALBUMIN_RANGES,
+    CREATININE_RANGES,
+    INR_RANGE,
+    SODIUM_RANGE,
+    AlbuminUnit,
+    CreatinineUnit,
+    Sex,
 )
 
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
 PATIENT_REF_MAX = 40
 
 
-def _number(range_for: Callable[[Form], Range]) -> Callable[[Form, Any], None]:
-    def validate(form: Form, field: Any) -> None:
-        try:
-            check_number(field.data or "", range_for(form), allow_text=True)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-
-    return validate
-
-
-def _alt_range(form: Form) -> Range:
-    unit = form.alt_unit.data if form.alt_unit.data in set(AltUnit) else AltUnit.U_L
-    return ALT_RANGES[AltUnit(unit)]
-
-
-def _tbil(form: Form, field: Any) -> None:
-    """TBIL in its unit, with the mislabel guard (85 "mg/dL" looks like μmol/L)."""
-    unit = form.tbil_unit.data if form.tbil_unit.data in set(TbilUnit) else TbilUnit.UMOL_L
-    try:
-        check_in_unit(
-            field.data or "", TBIL_RANGES, TbilUnit(unit), TBIL_PER_UMOL_L, allow_text=True
-        )
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
-
-
-def _date(form: Form, field: Any) -> None:
-    try:
-        parse_date(field.data)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
-
-
 def _ranges_hint(ranges: Mapping[Any, Range]) -> str:
     return " or ".join(r.describe() for r in ranges.values())
+
+
+def _choices(units: Any) -> list[Any]:
+    return [SelectChoice(u.value, UNIT_LABELS.get(u.value, u.value)) for u in units]
+
+
+def _number_field(label: str, description: str, **render: str) -> Any:
+    return StringField(label, render_kw={**NUMBER_ATTRS, **render}, description=description)
+
+
+def _day_field(label: str) -> Any:
+    return StringField(
+        f"{label}: day after MSCT",
+        render_kw={**NUMBER_ATTRS, "inputmode": "numeric"},
+        description="0 to 365",
+    )
+
+
+def _date_field(label: str) -> Any:
+    return StringField(
+        f"{label}: or date taken",
+        render_kw={"type": "date", "autocomplete": "off"},
+        description="YYYY-MM-DD (needs the date of MSCT)",
+    )
 
 
 class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
@@ -79,42 +76,38 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
 
     failure_type = RadioField(
         "Type of liver failure",
+        validate_choice=False,
         choices=[SelectChoice(ft.value, ft.value) for ft in FailureType],
-        validators=[InputRequired("Type of liver failure is required: choose ACLF, CLF or ALF.")],
     )
     meld = StringField(
         "Baseline MELD (classic MELD, points)",
-        validators=[_number(lambda form: MELD_RANGE)],
         render_kw={**NUMBER_ATTRS, "inputmode": "numeric"},
-        description=f"Whole number, {MELD_RANGE.describe()}.",
+        description=f"Whole number, {MELD_RANGE.describe()}. Or compute it from labs below.",
     )
     alt = StringField(
         "ALT (alanine aminotransferase)",
-        validators=[_number(_alt_range)],
         render_kw=NUMBER_ATTRS,
         description=f"Greater than zero: {_ranges_hint(ALT_RANGES)}.",
     )
     alt_unit = SelectField(
         "ALT unit",
-        choices=[SelectChoice(u.value, UNIT_LABELS[u.value]) for u in AltUnit],
+        validate_choice=False,
+        choices=_choices(AltUnit),
         default=AltUnit.U_L.value,
-        validate_choice=True,
     )
     tbil = StringField(
         "Total bilirubin (TBIL)",
-        validators=[_tbil],
         render_kw=NUMBER_ATTRS,
         description=f"Greater than zero: {_ranges_hint(TBIL_RANGES)}.",
     )
     tbil_unit = SelectField(
         "TBIL unit",
-        choices=[SelectChoice(u.value, UNIT_LABELS[u.value]) for u in TbilUnit],
+        validate_choice=False,
+        choices=_choices(TbilUnit),
         default=TbilUnit.UMOL_L.value,
-        validate_choice=True,
     )
     transplant_date = StringField(
         "Date of MSCT (optional)",
-        validators=[_date],
         render_kw={"type": "date", "autocomplete": "off"},
         description="YYYY-MM-DD. Gives the calendar date of each check.",
     )
@@ -134,20 +127,186 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
         ),
     )
 
-    def to_inputs(self) -> PatientInputs:
-        """The validated form as engine inputs (call after ``validate()``)."""
-        return validate_inputs(
-            {
-                "failure_type": self.failure_type.data,
-                "meld": self.meld.data,
-                "alt": self.alt.data,
-                "alt_unit": self.alt_unit.data,
-                "tbil": self.tbil.data,
-                "tbil_unit": self.tbil_unit.data,
-                "transplant_date": self.transplant_date.data,
-            },
-            allow_text=True,
+    # MELD from labs (bilirubin is the TBIL above).
+    lab_inr = _number_field("INR", f"No unit, {INR_RANGE.describe()}.")
+    lab_creatinine = _number_field("Creatinine", f"{_ranges_hint(CREATININE_RANGES)}.")
+    lab_creatinine_unit = SelectField(
+        "Creatinine unit",
+        validate_choice=False,
+        choices=_choices(CreatinineUnit),
+        default=CreatinineUnit.UMOL_L.value,
+    )
+    lab_dialysis = BooleanField(
+        "Dialysis at least twice in the past week (or 24 h of CVVHD)",
+        description="Sets creatinine to the formula's cap.",
+    )
+    lab_sodium = _number_field(
+        "Sodium (mmol/L, optional)", f"{SODIUM_RANGE.describe()}. For MELD-Na and MELD 3.0."
+    )
+    lab_albumin = _number_field(
+        "Albumin (optional)", f"{_ranges_hint(ALBUMIN_RANGES)}. For MELD 3.0."
+    )
+    lab_albumin_unit = SelectField(
+        "Albumin unit",
+        validate_choice=False,
+        choices=_choices(AlbuminUnit),
+        default=AlbuminUnit.G_L.value,
+    )
+    lab_sex = SelectField(
+        "Sex (optional, for MELD 3.0)",
+        validate_choice=False,
+        choices=[SelectChoice("", "Not given"), *(SelectChoice(x.value, x.value) for x in Sex)],
+        default="",
+    )
+
+    # Follow-up values (all optional).
+    fu_alt = _number_field("Follow-up ALT (about day 15)", f"{_ranges_hint(ALT_RANGES)}.")
+    fu_alt_unit = SelectField(
+        "Follow-up ALT unit",
+        validate_choice=False,
+        choices=_choices(AltUnit),
+        default=AltUnit.U_L.value,
+    )
+    fu_alt_day = _day_field("Follow-up ALT")
+    fu_alt_date = _date_field("Follow-up ALT")
+    fu_tbil60 = _number_field("Follow-up TBIL (about day 60)", f"{_ranges_hint(TBIL_RANGES)}.")
+    fu_tbil60_unit = SelectField(
+        "Follow-up TBIL (day 60) unit",
+        validate_choice=False,
+        choices=_choices(TbilUnit),
+        default=TbilUnit.UMOL_L.value,
+    )
+    fu_tbil60_day = _day_field("Follow-up TBIL (day 60)")
+    fu_tbil60_date = _date_field("Follow-up TBIL (day 60)")
+    fu_tbil90 = _number_field("Follow-up TBIL (about day 90)", f"{_ranges_hint(TBIL_RANGES)}.")
+    fu_tbil90_unit = SelectField(
+        "Follow-up TBIL (day 90) unit",
+        validate_choice=False,
+        choices=_choices(TbilUnit),
+        default=TbilUnit.UMOL_L.value,
+    )
+    fu_tbil90_day = _day_field("Follow-up TBIL (day 90)")
+    fu_tbil90_date = _date_field("Follow-up TBIL (day 90)")
+    fu_meld = _number_field(
+        "Follow-up MELD (classic MELD, points)",
+        f"Whole number, {MELD_RANGE.describe()}.",
+        inputmode="numeric",
+    )
+    fu_meld_day = _day_field("Follow-up MELD")
+    fu_meld_date = _date_field("Follow-up MELD")
+
+    request: AssessmentRequest | None = None
+
+    def _text(self, name: str) -> str:
+        value = self[name].data
+        return value.strip() if isinstance(value, str) else ""
+
+    def labs_given(self) -> bool:
+        return any(
+            self._text(n) for n in ("lab_inr", "lab_creatinine", "lab_sodium", "lab_albumin")
         )
+
+    def followup_given(self) -> bool:
+        return any(self._text(n) for group in FOLLOWUP_FIELDS.values() for n in group if n)
+
+    def raw(self) -> dict[str, Any]:
+        """The entered values keyed as the API's request (labs and follow-up nested)."""
+        raw: dict[str, Any] = {
+            name: self[name].data
+            for name in (
+                "failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date"
+            )
+        }  # fmt: skip
+        if self.labs_given():
+            labs: dict[str, Any] = {
+                "inr": self._text("lab_inr"),
+                "creatinine": self._text("lab_creatinine"),
+                "creatinine_unit": self.lab_creatinine_unit.data,
+                "dialysis": "yes" if self.lab_dialysis.data else "no",
+            }
+            if self._text("lab_sodium"):
+                labs["sodium"] = self._text("lab_sodium")
+            if self._text("lab_albumin"):
+                labs["albumin"] = self._text("lab_albumin")
+                labs["albumin_unit"] = self.lab_albumin_unit.data
+            if self._text("lab_sex"):
+                labs["sex"] = self._text("lab_sex")
+            raw["labs"] = labs
+        followup: dict[str, Any] = {}
+        for key, (value, unit, day, taken) in FOLLOWUP_FIELDS.items():
+            if not any(self._text(n) for n in (value, day, taken) if n):
+                continue
+            item: dict[str, Any] = {"value": self._text(value) or None}
+            if unit:
+                item["unit"] = self[unit].data
+            if self._text(day):
+                item["day"] = self._text(day)
+            if self._text(taken):
+                item["date"] = self._text(taken)
+            followup[key] = item
+        if followup:
+            raw["followup"] = followup
+        return raw
+
+    def as_fields(self) -> dict[str, str]:
+        """Every field as the text a browser would post (for hidden fields and the save file)."""
+        out = {}
+        for field in self:
+            if isinstance(field, BooleanField):
+                out[field.name] = "y" if field.data else ""
+            else:
+                out[field.name] = field.data if isinstance(field.data, str) else ""
+        return out
+
+    def section_open(self, prefix: str) -> bool:
+        """Whether the labs ("lab_") or follow-up ("fu_") section has a value or an error."""
+        return any(
+            f.name.startswith(prefix) and (f.errors or (isinstance(f.data, str) and f.data.strip()))
+            for f in self
+            if not f.name.endswith("_unit") and f.name != "lab_sex"
+        )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, then the whole request through the core's validation."""
+        valid = bool(super().validate(extra_validators))
+        self.request = None
+        try:
+            self.request = validate_request(self.raw(), allow_text=True)
+        except InputError as exc:
+            for key, messages in exc.errors.items():
+                field = self[error_field(key)]
+                if not field.errors:  # one message per field: the first problem found
+                    field.errors = list(field.errors) + messages
+            self._errors = None  # WTForms caches form.errors
+            valid = False
+        return valid and self.request is not None
+
+
+# Form field names of each follow-up marker: value, unit, day, date.
+FOLLOWUP_FIELDS: dict[str, tuple[str, str | None, str, str]] = {
+    "alt_day15": ("fu_alt", "fu_alt_unit", "fu_alt_day", "fu_alt_date"),
+    "tbil_day60": ("fu_tbil60", "fu_tbil60_unit", "fu_tbil60_day", "fu_tbil60_date"),
+    "tbil_day90": ("fu_tbil90", "fu_tbil90_unit", "fu_tbil90_day", "fu_tbil90_date"),
+    "meld": ("fu_meld", None, "fu_meld_day", "fu_meld_date"),
+}
+_ERROR_FIELDS = {
+    "labs": "lab_inr",
+    "labs.bilirubin": "tbil",
+    "labs.bilirubin_unit": "tbil_unit",
+    "followup": "fu_alt",
+    **{f"followup.{key}": names[0] for key, names in FOLLOWUP_FIELDS.items()},
+}
+
+
+def error_field(key: str) -> str:
+    """The form field that shows an error of the core (``labs.inr`` -> ``lab_inr``)."""
+    if key in _ERROR_FIELDS:
+        return _ERROR_FIELDS[key]
+    if key.startswith("labs."):
+        return "lab_" + key.removeprefix("labs.")
+    if key.startswith("followup."):
+        return "fu_alt"
+    return key
 
 
 FAILURE_TYPE_HINTS = {ft.value: text for ft, text in FAILURE_TYPE_DEFINITIONS.items()}

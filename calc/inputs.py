@@ -178,13 +178,13 @@ def check_number(value: object, rng: Range, *, allow_text: bool) -> float:
 def parse_failure_type(value: object) -> FailureType:
     allowed = ", ".join(ft.value for ft in FailureType)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError(f"Failure type is required: one of {allowed}.")
+        raise ValueError(f"Type of liver failure is required: one of {allowed}.")
     if not isinstance(value, str):
-        raise ValueError(f"Failure type must be one of {allowed}.")
+        raise ValueError(f"Type of liver failure must be one of {allowed}.")
     try:
         return FailureType(value.strip().upper())
     except ValueError:
-        raise ValueError(f"Failure type must be one of {allowed}.") from None
+        raise ValueError(f"Type of liver failure must be one of {allowed}.") from None
 
 
 def parse_alt_unit(value: object) -> AltUnit:

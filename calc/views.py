@@ -9,15 +9,18 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from werkzeug.datastructures import MultiDict
 
-from .engine import assess
-from .figure import build_figure
+from . import savefile
+from .assessment import run
+from .figure import build_figure, build_trajectory
 from .forms import FAILURE_TYPE_HINTS, AssessmentForm
 from .report import (
     days_text,
     entered,
     input_line,
     meld_after_text,
+    meld_working_lines,
     percent_text,
     pooled_tbil_text,
     range_kind_text,
@@ -30,6 +33,14 @@ from .report import (
 from .version import __version__
 
 bp = Blueprint("views", __name__)
+
+# Each follow-up status in words beside its symbol (never by colour alone).
+STATUS_WORDS = {
+    "fallen": "fallen",
+    "not_fallen": "not fallen",
+    "at_or_below_pooled": "at or below pooled",
+    "above_pooled": "above pooled",
+}
 
 
 @bp.app_context_processor
@@ -47,12 +58,14 @@ def _display_helpers() -> dict[str, object]:
         "tbil_text": tbil_text,
         "unit_label": unit_label,
         "failure_type_hints": FAILURE_TYPE_HINTS,
+        "meld_working_lines": meld_working_lines,
+        "status_words": STATUS_WORDS,
         "evidence": current_app.extensions["calc_evidence"],
     }
 
 
-def _form_page(form: AssessmentForm, status: int = 200) -> tuple[str, int]:
-    return render_template("form.html", form=form), status
+def _form_page(form: AssessmentForm, status: int = 200, **notes: str) -> tuple[str, int]:
+    return render_template("form.html", form=form, **notes), status
 
 
 @bp.get("/")
@@ -66,21 +79,74 @@ def submit() -> tuple[str, int]:
     if request.form.get("action") == "edit":
         # "Edit inputs": the re-posted values fill the form again; nothing was stored.
         return _form_page(form)
-    if not form.validate():
+    if not form.validate() or form.request is None:
         return _form_page(form, 422)
-    result = assess(form.to_inputs(), current_app.extensions["calc_evidence"])
+    result = run(form.request, current_app.extensions["calc_evidence"])
     return (
         render_template(
             "result.html",
             form=form,
             a=result,
             figure=build_figure(result),
+            trajectory=build_trajectory(result),
             summary=summary_text(result),
             patient_ref=(form.patient_ref.data or "").strip(),
             printed_on=date.today(),
         ),
         200,
     )
+
+
+@bp.post("/save")
+def save() -> tuple[str, int] | Response:
+    """Download the inputs as a small JSON file; the server keeps no copy."""
+    form = AssessmentForm(request.form)
+    if not form.validate():
+        return _form_page(form, 422)
+    evidence = current_app.extensions["calc_evidence"]
+    today = date.today()
+    body = savefile.dump(
+        form.as_fields(),
+        saved_on=today,
+        app_version=__version__,
+        evidence_version=evidence.evidence_version,
+    )
+    # The file name carries no patient value: only the date.
+    name = f"calc-assessment-{today.isoformat()}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.post("/open")
+def open_saved() -> tuple[str, int]:
+    """Fill the form from a saved file, after checking it as if typed."""
+    upload = request.files.get("saved")
+    data = upload.read(savefile.MAX_FILE_BYTES + 1) if upload is not None else b""
+    form = AssessmentForm()
+    try:
+        saved = savefile.load(data, form.as_fields().keys())
+    except savefile.SaveFileError as exc:
+        return _form_page(form, 422, open_error=str(exc))
+    form = AssessmentForm(MultiDict(saved.fields))
+    if not form.validate():
+        problems = "; ".join(f"{form[k].label.text}: {' '.join(v)}" for k, v in form.errors.items())
+        return _form_page(
+            AssessmentForm(),
+            422,
+            open_error=f"The file holds values that are not allowed ({problems}).",
+        )
+    evidence = current_app.extensions["calc_evidence"]
+    notice = f"Opened the assessment saved on {saved.saved_on}."
+    if saved.evidence_version != evidence.evidence_version:
+        notice += (
+            f" It was saved with evidence {saved.evidence_version}; this calculator uses "
+            f"{evidence.evidence_version}, so its numbers may differ."
+        )
+    notice += " Add the new follow-up values, then show the result."
+    return _form_page(form, 200, open_notice=notice)
 
 
 @bp.get("/healthz")

@@ -56,15 +56,15 @@ def _form(**changes: str) -> AssessmentForm:
 def test_valid_input_passes(changes: dict[str, str]) -> None:
     form = _form(**changes)
     assert form.validate(), form.errors
-    inputs = form.to_inputs()
-    assert inputs.meld == int(float(form.meld.data))
+    assert form.request is not None
+    assert form.request.inputs.meld == int(float(form.meld.data))
 
 
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
         ("failure_type", "", "Type of liver failure is required"),
-        ("failure_type", "HRS", "Not a valid choice"),
+        ("failure_type", "HRS", "Type of liver failure must be one of ACLF, CLF, ALF."),
         ("meld", "", "Baseline MELD is required"),
         ("meld", "nan", "plain number"),
         ("meld", "inf", "plain number"),
@@ -84,7 +84,7 @@ def test_valid_input_passes(changes: dict[str, str]) -> None:
         ("transplant_date", "10/01/2026", "YYYY-MM-DD"),
         ("transplant_date", "1999-12-31", "2000-01-01 to 2099-12-31"),
         ("patient_ref", "x" * 41, "at most 40 characters"),
-        ("alt_unit", "IU", "Not a valid choice"),
+        ("alt_unit", "IU", 'ALT unit must be "U/L" or "ukat/L"'),
     ],
     ids=lambda v: str(v)[:20],
 )
@@ -119,7 +119,8 @@ def test_tbil_in_the_wrong_unit_is_refused_with_a_hint() -> None:
 def test_units_are_converted_in_the_inputs() -> None:
     form = _form(alt="4", alt_unit="ukat/L", tbil="5", tbil_unit="mg/dL")
     assert form.validate()
-    inputs = form.to_inputs()
+    assert form.request is not None
+    inputs = form.request.inputs
     # 1 μkat/L = 60 U/L; 1 mg/dL = 17.1 μmol/L (cao2018.md, Units); exact to 1e-12.
     assert inputs.alt_u_l == pytest.approx(240.0, abs=1e-12)
     assert inputs.tbil_umol_l == pytest.approx(85.5, abs=1e-12)

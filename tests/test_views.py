@@ -78,7 +78,7 @@ def test_form_page(client: FlaskClient) -> None:
         assert inputs[name]["type"] == "text"
         assert inputs[name]["inputmode"] in {"decimal", "numeric"}
     forms = [a for tag, a in _tags(html) if tag == "form"]
-    assert [f["method"] for f in forms] == ["post"]
+    assert [f["method"] for f in forms] == ["post", "post"]  # the form, and "open saved"
 
 
 @pytest.mark.parametrize(

@@ -217,3 +217,98 @@ def test_prints_on_one_page(page: Any, server_url: str, artefacts: Path, paper: 
             ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(pdf.with_suffix(""))],
             check=True,
         )
+
+
+def _open_section(page: Any, title: str) -> None:
+    """Open a <details> section by its summary, as a user would (if it is closed)."""
+    summary = page.locator(f"summary:has-text('{title}')")
+    if summary.evaluate("s => !s.parentElement.open"):
+        summary.click()
+
+
+def _fill_visit_one(page: Any, server_url: str) -> None:
+    page.goto(server_url + "/")
+    page.check("#failure_type-0")  # ACLF
+    page.fill("#alt", "240")
+    page.fill("#tbil", "320")
+    page.fill("#transplant_date", "2026-01-10")
+    page.fill("#patient_ref", "FOLLOW-UP-REF")
+    _open_section(page, "Compute the baseline MELD from labs")
+    # meld.md worked example with bilirubin 4.2 mg/dL; here TBIL 320 μmol/L (18.7 mg/dL).
+    page.fill("#lab_inr", "1.6")
+    page.fill("#lab_creatinine", "150")  # μmol/L
+    page.fill("#lab_sodium", "130")
+
+
+def test_save_at_visit_one_open_and_print_with_follow_up(
+    page: Any, server_url: str, artefacts: Path, tmp_path: Path
+) -> None:
+    """A clinician saves at the first visit, opens the file at days 15 and 60, and prints."""
+    _fill_visit_one(page, server_url)
+    _submit(page)
+    text = page.inner_text("#result")
+    assert "classic MELD from labs" in text
+    assert "MELD from labs" in text and "MELD-Na" in text
+    with page.expect_download() as download_info:
+        page.click("button:has-text('Save assessment')")
+    saved = tmp_path / "visit-1.json"
+    download_info.value.save_as(str(saved))
+    assert b"FOLLOW-UP-REF" in saved.read_bytes()
+    assert urlsplit(page.url).query == ""
+
+    # Day 15 visit: open the file, add ALT, show, save again.
+    page.goto(server_url + "/")
+    page.set_input_files("#saved", str(saved))
+    with page.expect_navigation():
+        page.click("button:has-text('Open')")
+    assert "Opened the assessment saved on" in page.inner_text("main")
+    assert page.input_value("#lab_inr") == "1.6"
+    _open_section(page, "Follow-up values")
+    page.fill("#fu_alt", "139")
+    page.fill("#fu_alt_date", "2026-01-26")
+    _submit(page)
+    text = page.inner_text("#result")
+    assert "ALT has fallen 42 % from baseline" in text  # (240 − 139) / 240 = 42.1 %
+    with page.expect_download() as download_info:
+        page.click("button:has-text('Save assessment')")
+    download_info.value.save_as(str(tmp_path / "visit-2.json"))
+
+    # Day 60 visit: open the second file, add TBIL, print.
+    page.goto(server_url + "/")
+    page.set_input_files("#saved", str(tmp_path / "visit-2.json"))
+    with page.expect_navigation():
+        page.click("button:has-text('Open')")
+    assert page.input_value("#fu_alt") == "139"
+    _open_section(page, "Follow-up values")
+    page.fill("#fu_tbil60", "70")
+    page.fill("#fu_tbil60_day", "61")
+    _submit(page)
+    assert page.locator(".trajectory svg").is_visible()
+    text = page.inner_text("#result")
+    assert "at or below the pooled level of 78.57 μmol/L" in text
+    _assert_accessible(page, "result with follow-up")
+    page.screenshot(path=str(artefacts / "result-followup.png"), full_page=True)
+    for paper in ("A4", "Letter"):
+        pdf = artefacts / f"summary-followup-{paper}.pdf"
+        page.pdf(path=str(pdf), format=paper)
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+        assert "Pages:           1" in info.stdout, (paper, info.stdout)
+        raw = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+        flat = " ".join(raw.stdout.split())
+        for expected in ["FOLLOW-UP-REF", "ALT has fallen 42 %", "day 61", "Follow-up"]:
+            assert expected in flat, (paper, expected)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(pdf.with_suffix(""))],
+        check=True,
+    )
+
+
+def test_a_tampered_file_is_refused(page: Any, server_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "tampered.json"
+    bad.write_text('{"format": "calc-assessment", "format_version": 1, "fields": {"alt": "9"}}')
+    page.goto(server_url + "/")
+    page.set_input_files("#saved", str(bad))
+    with page.expect_navigation():
+        page.click("button:has-text('Open')")
+    assert "The saved file was not opened" in page.inner_text("main")
+    assert page.input_value("#alt") == ""

@@ -381,14 +381,14 @@ def test_failure_type_is_accepted(text: str, expected: FailureType) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("HCC", "Failure type must be one of ACLF, CLF, ALF."),
-        ("ACLF CLF", "Failure type must be one of ACLF, CLF, ALF."),
-        ("AC LF", "Failure type must be one of ACLF, CLF, ALF."),
-        ("", "Failure type is required: one of ACLF, CLF, ALF."),
-        ("  ", "Failure type is required: one of ACLF, CLF, ALF."),
-        (None, "Failure type is required: one of ACLF, CLF, ALF."),
-        (1, "Failure type must be one of ACLF, CLF, ALF."),
-        (["ACLF"], "Failure type must be one of ACLF, CLF, ALF."),
+        ("HCC", "Type of liver failure must be one of ACLF, CLF, ALF."),
+        ("ACLF CLF", "Type of liver failure must be one of ACLF, CLF, ALF."),
+        ("AC LF", "Type of liver failure must be one of ACLF, CLF, ALF."),
+        ("", "Type of liver failure is required: one of ACLF, CLF, ALF."),
+        ("  ", "Type of liver failure is required: one of ACLF, CLF, ALF."),
+        (None, "Type of liver failure is required: one of ACLF, CLF, ALF."),
+        (1, "Type of liver failure must be one of ACLF, CLF, ALF."),
+        (["ACLF"], "Type of liver failure must be one of ACLF, CLF, ALF."),
     ],
     ids=["unknown", "two-types", "inner-space", "empty", "blank", "null", "number", "list"],
 )
