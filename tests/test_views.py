@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -202,3 +203,122 @@ def test_error_page_is_generic(client: FlaskClient) -> None:
     html = r.get_data(as_text=True)
     assert "There is no page at this address." in html
     assert "Traceback" not in html
+
+
+# --------------------------------------------------------------------------
+# MELD from labs, follow-up, save and open
+
+LABS = {"lab_inr": "1.2", "lab_creatinine": "1.9", "lab_creatinine_unit": "mg/dL"}
+
+
+def test_meld_from_labs_is_used_when_no_meld_is_typed(client: FlaskClient) -> None:
+    # meld.md worked example: bilirubin 4.2 mg/dL, INR 1.2, creatinine 1.9 mg/dL -> MELD 20.
+    data = {**GOOD, "meld": "", "tbil": "4.2", "tbil_unit": "mg/dL", **LABS, "lab_sodium": "125"}
+    r = client.post("/", data=data)
+    assert r.status_code == 200
+    text = _text(r.get_data(as_text=True))
+    assert "20 points (classic MELD from labs)" in text
+    assert "Classic MELD 20" in text and "MELD-Na 28" in text  # meld.md: MELD-Na 28
+    # 20 − 14.93 = 5.07, bounded at the MELD floor of 6.
+    assert "Expected MELD after MSCT: 6" in text
+
+
+def test_typed_and_lab_meld_disagreeing_is_a_warning(client: FlaskClient) -> None:
+    data = {**GOOD, "meld": "28", "tbil": "4.2", "tbil_unit": "mg/dL", **LABS}
+    html = client.post("/", data=data).get_data(as_text=True)
+    assert 'data-code="meld_labs_disagree"' in html
+    assert "Expected MELD after MSCT:</span> <strong>13.07</strong>" in html  # typed 28 used
+
+
+def test_lab_errors_show_next_to_the_lab_fields(client: FlaskClient) -> None:
+    data = {**GOOD, "meld": "", "lab_inr": "nan", "lab_creatinine": "150",
+            "lab_creatinine_unit": "mg/dL"}  # fmt: skip
+    r = client.post("/", data=data)
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="lab_inr-error"' in html and 'id="lab_creatinine-error"' in html
+    assert "looks like μmol/L" in html
+    assert 'href="#lab_inr"' in html
+    assert '<details class="section" open>' in html  # the section with errors is open
+
+
+def test_follow_up_is_shown_with_status_words(client: FlaskClient) -> None:
+    data = {**GOOD, "fu_alt": "139", "fu_alt_date": "2026-01-26", "fu_tbil60": "90",
+            "fu_tbil60_day": "40"}  # fmt: skip
+    html = client.post("/", data=data).get_data(as_text=True)
+    text = _text(html)
+    # (240 − 139) / 240 = 42.1 % fall (hand calculation).
+    assert "ALT has fallen 42 % from baseline" in text
+    assert 'data-status="fallen"' in html and 'data-status="above_pooled"' in html
+    assert "above pooled" in text  # in words, not by colour
+    assert 'data-code="tbil_day60_off_marker_day"' in html
+    assert "ALT and TBIL over the days after MSCT" in html  # the trajectory figure
+
+
+def test_save_downloads_the_inputs_and_open_restores_them(client: FlaskClient) -> None:
+    data = {**GOOD, "fu_alt": "139", "fu_alt_day": "15"}
+    r = client.post("/save", data=data)
+    assert r.status_code == 200
+    assert r.mimetype == "application/json"
+    disposition = r.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "REF-77" not in disposition
+    assert r.headers["Cache-Control"] == NO_STORE
+    saved = r.get_data()
+    opened = client.post(
+        "/open", data={"saved": (io.BytesIO(saved), "a.json")}, content_type="multipart/form-data"
+    )
+    assert opened.status_code == 200
+    html = opened.get_data(as_text=True)
+    assert "Opened the assessment saved on" in html
+    inputs = {
+        a["name"]: a.get("value") or ""
+        for tag, a in _tags(html)
+        if tag == "input" and a.get("name") and (a.get("type") != "checkbox" or "checked" in a)
+    }
+    assert inputs["meld"] == "28" and inputs["fu_alt"] == "139"
+    assert inputs["patient_ref"] == "REF-77"
+    # The round trip gives the same result as the original inputs.
+    again = client.post("/", data={**inputs, "failure_type": "ACLF"}).get_data(as_text=True)
+    first = client.post("/", data=data).get_data(as_text=True)
+    summary = re.compile(r"<textarea[^>]*>(.*?)</textarea>", re.S)
+    assert summary.search(again).group(1) == summary.search(first).group(1)  # type: ignore[union-attr]
+    assert "ALT has fallen" in summary.search(first).group(1)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [
+        (b"{", "not JSON"),
+        (b'{"format": "calc-assessment", "format_version": 9}', "format version 9"),
+    ],
+    ids=["not-json", "wrong-version"],
+)
+def test_bad_saved_files_are_refused(client: FlaskClient, payload: bytes, words: str) -> None:
+    r = client.post(
+        "/open", data={"saved": (io.BytesIO(payload), "a.json")}, content_type="multipart/form-data"
+    )
+    assert r.status_code == 422
+    assert words in r.get_data(as_text=True)
+
+
+def test_a_saved_file_with_out_of_range_values_is_refused(client: FlaskClient) -> None:
+    from datetime import date
+
+    from calc import savefile
+
+    body = savefile.dump(
+        {**GOOD, "alt": "99999"}, saved_on=date(2026, 1, 1), app_version="0", evidence_version="x"
+    )
+    r = client.post(
+        "/open", data={"saved": (io.BytesIO(body), "a.json")}, content_type="multipart/form-data"
+    )
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "values that are not allowed" in html and "1 to 50000 U/L" in html
+    assert 'value="99999"' not in html  # the form is not filled from a refused file
+
+
+def test_open_without_a_file(client: FlaskClient) -> None:
+    r = client.post("/open", data={}, content_type="multipart/form-data")
+    assert r.status_code == 422
+    assert "The file is empty." in r.get_data(as_text=True)
