@@ -79,15 +79,26 @@ def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> Assessme
     errors: dict[str, list[str]] = {}
     raw_labs = raw.get("labs")
     labs: MeldResult | None = None
+    bilirubin_is_tbil = False
     if raw_labs is not None:
         if isinstance(raw_labs, Mapping) and "bilirubin" not in raw_labs:
-            # Total bilirubin is the assessment's TBIL: use it unless given again.
-            raw_labs = {**raw_labs, "bilirubin": raw.get("tbil")}
-            raw_labs.setdefault("bilirubin_unit", raw.get("tbil_unit") or "umol/L")
+            # Total bilirubin is the assessment's TBIL: use it, in the TBIL's own unit
+            # (a lone labs.bilirubin_unit cannot re-label the TBIL's number).
+            bilirubin_is_tbil = True
+            raw_labs = {
+                **raw_labs,
+                "bilirubin": raw.get("tbil"),
+                "bilirubin_unit": raw.get("tbil_unit") or "umol/L",
+            }
         try:
             labs = validate_labs_object(raw_labs, allow_text=allow_text)
         except InputError as exc:
-            errors.update(exc.errors)
+            lab_errors = dict(exc.errors)
+            if bilirubin_is_tbil:
+                # The TBIL's own errors are reported once, under "tbil".
+                lab_errors.pop("labs.bilirubin", None)
+                lab_errors.pop("labs.bilirubin_unit", None)
+            errors.update(lab_errors)
 
     base = dict(raw)
     meld_from_labs = _is_blank(raw.get("meld")) and raw_labs is not None
@@ -102,13 +113,17 @@ def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> Assessme
         inputs = None
 
     followup = FollowupInputs()
+    transplant_date_valid = True
     try:
         transplant_date = parse_date(raw.get("transplant_date"))
     except ValueError:
-        transplant_date = None  # already reported by validate_inputs
+        transplant_date, transplant_date_valid = None, False  # reported by validate_inputs
     try:
         followup = validate_followup(
-            _mapping_or_none(raw.get("followup")), transplant_date, allow_text=allow_text
+            _mapping_or_none(raw.get("followup")),
+            transplant_date,
+            allow_text=allow_text,
+            transplant_date_valid=transplant_date_valid,
         )
     except InputError as exc:
         errors.update(exc.errors)

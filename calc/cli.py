@@ -110,8 +110,8 @@ def _option_name(field: str) -> str:
     """An error key (``labs.inr``, ``followup.alt_day15``) as the option to fix."""
     name = field.split(".")[-1]
     name = {"meld": "meld-followup"}.get(name, name) if field.startswith("followup.") else name
-    if field == "labs.bilirubin":
-        name = "tbil"
+    if field.startswith("labs.bilirubin"):  # the labs' bilirubin is the TBIL
+        name = field.removeprefix("labs.").replace("bilirubin", "tbil")
     return "--" + name.replace("_", "-")
 
 

@@ -19,13 +19,16 @@ from .evidence import Evidence, FailureType
 from .inputs import (
     ALT_RANGES,
     MELD_RANGE,
+    TBIL_PER_UMOL_L,
     TBIL_RANGES,
+    U_L_PER_UKAT_L,
     AltUnit,
     InputError,
     PatientInputs,
     Range,
     TbilUnit,
     alt_to_u_l,
+    check_in_unit,
     check_number,
     parse_alt_unit,
     parse_date,
@@ -123,7 +126,12 @@ class FollowupResult:
 
 
 def _resolve_day(
-    label: str, raw_day: object, raw_date: object, transplant_date: date | None, allow_text: bool
+    label: str,
+    raw_day: object,
+    raw_date: object,
+    transplant_date: date | None,
+    allow_text: bool,
+    transplant_date_valid: bool = True,
 ) -> tuple[int | None, date | None]:
     day = None
     if raw_day is not None and not (isinstance(raw_day, str) and not raw_day.strip()):
@@ -136,6 +144,8 @@ def _resolve_day(
     if taken is None:
         return day, None
     if transplant_date is None:
+        if not transplant_date_valid:
+            raise ValueError(f"{label}: correct the date of MSCT to place this date.")
         raise ValueError(
             f"{label}: a date needs the date of MSCT; give the date of MSCT, or the day number."
         )
@@ -156,7 +166,11 @@ _KNOWN = {"value", "unit", "day", "date"}
 
 
 def validate_followup(
-    raw: Mapping[str, object] | None, transplant_date: date | None, *, allow_text: bool
+    raw: Mapping[str, object] | None,
+    transplant_date: date | None,
+    *,
+    allow_text: bool,
+    transplant_date_valid: bool = True,
 ) -> FollowupInputs:
     """Validate the optional follow-up values; errors keyed ``followup.<marker>``."""
     if raw is None:
@@ -183,7 +197,9 @@ def validate_followup(
             errors[field] = [f"{label}: unknown field(s) {', '.join(unknown)}."]
             continue
         try:
-            out[key] = _measurement(key, label, item, transplant_date, allow_text)
+            out[key] = _measurement(
+                key, label, item, transplant_date, allow_text, transplant_date_valid
+            )
         except ValueError as exc:
             errors[field] = [str(exc)]
     if errors:
@@ -206,6 +222,7 @@ def _measurement(
     item: Mapping[str, object],
     transplant_date: date | None,
     allow_text: bool,
+    transplant_date_valid: bool,
 ) -> Measurement:
     value = item.get("value")
     if key is FollowupKey.ALT_DAY15:
@@ -219,11 +236,13 @@ def _measurement(
         unit, canonical = "", number
     else:
         tbil_unit = parse_tbil_unit(item.get("unit"))
-        number = check_number(
-            value, _labelled(TBIL_RANGES[tbil_unit], label), allow_text=allow_text
-        )
+        # The same mislabel guard as the baseline TBIL (85 "mg/dL" looks like μmol/L).
+        labelled = {u: _labelled(r, label) for u, r in TBIL_RANGES.items()}
+        number = check_in_unit(value, labelled, tbil_unit, TBIL_PER_UMOL_L, allow_text=allow_text)
         unit, canonical = tbil_unit.value, tbil_to_umol_l(number, tbil_unit)
-    day, taken = _resolve_day(label, item.get("day"), item.get("date"), transplant_date, allow_text)
+    day, taken = _resolve_day(
+        label, item.get("day"), item.get("date"), transplant_date, allow_text, transplant_date_valid
+    )
     return Measurement(value=number, unit=unit, canonical=canonical, day=day, date=taken)
 
 
@@ -231,16 +250,34 @@ def _measurement(
 # Status of each marker
 
 
+def _num(x: float, decimals: int = 2) -> str:
+    """At most ``decimals`` places, no trailing zeros: 70 -> "70", 78.56 -> "78.56".
+
+    Two places, as the pooled level is printed (78.57 μmol/L), so a value shown
+    never seems to contradict its status (78.56 is not shown as 78.6).
+    """
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _fmt_alt(value_u_l: float, unit: str) -> str:
     if unit == AltUnit.UKAT_L.value:
-        return f"{value_u_l / 60:.3g} μkat/L"
-    return f"{value_u_l:.0f} U/L"
+        return f"{_num(value_u_l / U_L_PER_UKAT_L, 3)} μkat/L"
+    return f"{_num(value_u_l)} U/L"
 
 
 def _fmt_tbil(value_umol_l: float, unit: str) -> str:
     if unit == TbilUnit.MG_DL.value:
-        return f"{umol_l_to_tbil_unit(value_umol_l, TbilUnit.MG_DL):.2f} mg/dL"
-    return f"{value_umol_l:.1f} μmol/L"
+        return f"{_num(umol_l_to_tbil_unit(value_umol_l, TbilUnit.MG_DL))} mg/dL"
+    return f"{_num(value_umol_l)} μmol/L"
+
+
+def _pct(p: float) -> str:
+    """A percentage that never rounds a change away: 0.42 -> "0.4", 42.08 -> "42"."""
+    size = abs(p)
+    if size == 0:
+        return "0"
+    return f"{size:.1f}" if size < 1 or size > 99 else f"{size:.0f}"
 
 
 def _sign(x: float) -> str:
@@ -263,13 +300,13 @@ def _alt_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> Ma
     shown = f"{_fmt_alt(baseline, unit)} → {_fmt_alt(m.canonical, unit)}"
     if fallen:
         text = (
-            f"ALT has fallen {-pct:.0f} % from baseline ({shown}) {_when(m)}; the meta-analysis "
+            f"ALT has fallen {_pct(pct)} % from baseline ({shown}) {_when(m)}; the meta-analysis "
             f"reports a large fall at {evidence.alt.check_day_as_printed} "
             f"({evidence.alt.p_value.as_printed})."
         )
     else:
         text = (
-            f"ALT has not fallen below baseline ({shown}, {_sign(pct)}{abs(pct):.0f} %) "
+            f"ALT has not fallen below baseline ({shown}, {_sign(pct)}{_pct(pct)} %) "
             f"{_when(m)}; the meta-analysis reports a large fall at "
             f"{evidence.alt.check_day_as_printed}."
         )
@@ -298,7 +335,7 @@ def _tbil_status(
     pooled = f"{level:g} μmol/L" if unit == TbilUnit.UMOL_L.value else _fmt_tbil(level, unit)
     from_baseline = (
         f"change from baseline {_fmt_tbil(baseline, unit)}: "
-        f"{_sign(change)}{_fmt_tbil(abs(change), unit)} ({_sign(pct)}{abs(pct):.0f} %)"
+        f"{_sign(change)}{_fmt_tbil(abs(change), unit)} ({_sign(pct)}{_pct(pct)} %)"
     )
     if at_or_below:
         text = (

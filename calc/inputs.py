@@ -60,8 +60,17 @@ FAILURE_TYPE_DEFINITIONS: dict[FailureType, str] = {
 
 
 def _canonical_unit(text: str) -> str:
-    """Accept the micro sign and the Greek mu for the ASCII 'u'."""
-    return text.strip().replace("μ", "u").replace("µ", "u")
+    """Accept the micro sign and the Greek mu for the ASCII 'u', in any case."""
+    return text.strip().replace("μ", "u").replace("µ", "u").lower()
+
+
+def _unit_of(enum: type[_U], text: str) -> _U:
+    """The member of a unit enum whose value matches ``text`` (case and μ ignored)."""
+    wanted = _canonical_unit(text)
+    for member in enum:
+        if member.value.lower() == wanted:
+            return member
+    raise ValueError(text)
 
 
 @dataclass(frozen=True)
@@ -192,7 +201,7 @@ def parse_alt_unit(value: object) -> AltUnit:
         return AltUnit.U_L
     if isinstance(value, str):
         try:
-            return AltUnit(_canonical_unit(value))
+            return _unit_of(AltUnit, value)
         except ValueError:
             pass
     raise ValueError('ALT unit must be "U/L" or "ukat/L" (μkat/L).')
@@ -203,7 +212,7 @@ def parse_tbil_unit(value: object) -> TbilUnit:
         return TbilUnit.UMOL_L
     if isinstance(value, str):
         try:
-            return TbilUnit(_canonical_unit(value))
+            return _unit_of(TbilUnit, value)
         except ValueError:
             pass
     raise ValueError('TBIL unit must be "umol/L" (μmol/L) or "mg/dL".')
