@@ -1,13 +1,27 @@
-"""The Flask application: settings, blueprints, headers and error pages."""
+"""The Flask application: settings, blueprints, headers and error pages.
+
+Hardening (quality.md, issue 6), all asserted by ``tests/test_hardening.py``:
+
+- only GET, HEAD and POST are routed; every other method, OPTIONS included,
+  is answered 405 with an ``Allow`` header (the app serves no cross-origin
+  clients, so it has no CORS preflight to answer);
+- bodies over 16 KiB are refused with 413, form and JSON alike;
+- every response, static files and error pages included, carries the
+  security headers with exact values; every response except a served static
+  file is ``no-store``; HSTS and ``Secure`` cookies only with ``HTTPS``;
+- error pages and JSON errors are generic: no traceback, no request values.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.typing import RouteCallable
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from .evidence import load_evidence
 from .version import __version__
@@ -36,6 +50,31 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 NO_STORE = "no-store, max-age=0"
 MAX_BODY_BYTES = 16 * 1024
+# A multipart body of more parts than this is refused (413). The form has about
+# thirty fields (and is sent url-encoded); the upload form has one.
+MAX_FORM_PARTS = 100
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class CalcFlask(Flask):
+    """Flask without the automatic OPTIONS answer on any route (static included).
+
+    Flask adds OPTIONS to every rule; quality.md routes only GET, HEAD and POST.
+    Overriding here (rather than the 3.1 ``PROVIDE_AUTOMATIC_OPTIONS`` setting)
+    also covers the static route, which Flask registers inside ``__init__``.
+    """
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: RouteCallable | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options=False, **options)
 
 
 def _asset_dir(name: str) -> str:
@@ -44,8 +83,24 @@ def _asset_dir(name: str) -> str:
     return str(installed if installed.is_dir() else PACKAGE_DIR.parent / name)
 
 
+def as_bool(value: object, name: str) -> bool:
+    """A boolean setting from the environment (``CALC_HTTPS=true``) or a test config.
+
+    ``from_prefixed_env`` passes a value that is not JSON through as a string, so
+    ``CALC_HTTPS=no`` would be the truthy string "no": spell the words out, and
+    refuse anything else rather than guess.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"setting {name} must be true or false, not {value!r}")
+
+
 def build_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(
+    app = CalcFlask(
         __name__,
         template_folder=_asset_dir("templates"),
         static_folder=_asset_dir("static"),
@@ -54,15 +109,23 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
         EVIDENCE_PATH=None,
-        HTTPS=False,  # set True behind an HTTPS proxy: turns on HSTS
+        HTTPS=False,  # set True behind an HTTPS proxy: turns on HSTS and Secure cookies
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         JSON_SORT_KEYS=False,
+        # The app sets no cookie today; should one ever appear, it is locked down.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=False,
     )
     if test_config is None:
         app.config.from_prefixed_env("CALC")
     else:
         app.config.from_mapping(test_config)
+    app.config["HTTPS"] = as_bool(app.config["HTTPS"], "HTTPS")
+    if app.config["HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     # A broken evidence file stops the app here, before it serves a number.
@@ -74,21 +137,49 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
 
     app.jinja_env.globals["app_version"] = __version__
+    app.before_request(_refuse_large_bodies)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
 
 
-def _headers(response: Response) -> Response:
-    from flask import current_app
+def _refuse_large_bodies() -> None:
+    """413 for a body over the limit, whatever the route, method or content type.
 
+    Werkzeug refuses an oversized body only when a view reads it, so a route that
+    checks the content type first would answer 415 instead. Worse, a chunked body
+    (no Content-Length; gunicorn passes it on) is cut at the limit without an
+    error, and the view would see the first 16 KiB as if complete. So: a declared
+    length is checked here, and a chunked body is read here, up to one byte past
+    the limit, and handed on whole or refused.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge()
+        return
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        stream, body = request.environ["wsgi.input"], bytearray()
+        while len(body) <= limit and (data := stream.read(limit + 1 - len(body))):
+            body += data
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        request.environ["wsgi.input"] = io.BytesIO(bytes(body))
+        request.environ["CONTENT_LENGTH"] = str(len(body))
+
+
+def _headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
-    if current_app.config.get("HTTPS"):
+    if current_app.config["HTTPS"]:
         response.headers["Strict-Transport-Security"] = HSTS
-    if request.endpoint != "static":
+    # A served static file may be cached (it holds no patient value); everything
+    # else, error pages included, is no-store.
+    if not (request.endpoint == "static" and response.status_code in (200, 206, 304)):
         response.headers["Cache-Control"] = NO_STORE
+        response.headers.pop("Expires", None)
     response.headers.pop("Server", None)
     return response
 
@@ -103,18 +194,22 @@ _TITLES = {
     405: "This address does not accept that method.",
     413: "The request is too large (at most 16 KiB).",
     415: "The request has the wrong content type.",
+    500: "Something went wrong on the server; nothing was computed. Please try again.",
 }
 
 
-def _http_error(exc: HTTPException) -> tuple[Response | str, int]:
+def _http_error(exc: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
     code = exc.code or 500
     message = _TITLES.get(code, exc.name)
+    # RFC 9110: a 405 lists the methods the address accepts.
+    headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
     if _wants_json():
-        return jsonify({"errors": {"request": [message]}}), code
-    return render_template("error.html", code=code, message=message), code
+        return jsonify({"errors": {"request": [message]}}), code, headers
+    return render_template("error.html", code=code, message=message), code, headers
 
 
-def _unexpected_error(exc: Exception) -> tuple[Response | str, int]:
-    # Logged without the request body or URL: no patient value reaches the log.
+def _unexpected_error(exc: Exception) -> tuple[Response | str, int, dict[str, str]]:
+    # Logged without the request body, URL or exception message: no patient value
+    # (nor anything derived from one) reaches the log.
     log.error("internal error %s in %s", type(exc).__name__, request.endpoint)
     return _http_error(InternalServerError())
