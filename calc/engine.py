@@ -12,14 +12,18 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from .evidence import (
+    AltMarkerEvidence,
+    Comparison,
     DispersionKind,
     Evidence,
     FailureType,
     MeldReductionEvidence,
+    TbilMarkerEvidence,
 )
 from .inputs import PatientInputs, TbilUnit, umol_l_to_tbil_unit
 from .version import __version__
@@ -34,6 +38,8 @@ MELD_LABS_TOLERANCE = 1
 MELD_FLOOR = 6
 MELD_CAP = 40
 CONFIDENCE_LEVEL = 0.95
+# The standard normal quantile for a two-sided 95 % range (1.959963...), computed once.
+Z_95 = NormalDist().inv_cdf(0.5 + CONFIDENCE_LEVEL / 2)
 
 INTENDED_USE = (
     "Decision support for clinicians caring for adults with liver failure who are "
@@ -166,6 +172,7 @@ class Assessment:
 # Exact arithmetic on printed numbers
 
 
+@lru_cache(maxsize=64)
 def decimals_of(x: float) -> int:
     """Decimal places of a number as printed (14.93 -> 2, 4.6 -> 1, 28 -> 0)."""
     exponent = Decimal(repr(x)).normalize().as_tuple().exponent
@@ -200,18 +207,42 @@ def _t_quantile(level: float, n: int) -> float:
     return float(stdtrit(n - 1, 0.5 + level / 2))
 
 
+_Interval = tuple[str, float, float, str]  # kind, low, high, what was assumed
+
+
 def _ranges(
     ev: MeldReductionEvidence, baseline: int
 ) -> tuple[list[RangeEstimate], float | None, str | None]:
-    """Intervals the evidence supports, and the chance of any improvement."""
+    """Intervals the evidence supports (with the MELD after), and the chance of any fall."""
+    intervals, chance, chance_assumption = _intervals(ev)
+    ranges = [
+        RangeEstimate(
+            kind=kind,
+            low=low,
+            high=high,
+            confidence_level=CONFIDENCE_LEVEL,
+            meld_after_low=bound_meld(baseline - high),
+            meld_after_high=bound_meld(baseline - low),
+            assumption=assumption,
+        )
+        for kind, low, high, assumption in intervals
+    ]
+    return ranges, chance, chance_assumption
+
+
+@lru_cache(maxsize=32)
+def _intervals(
+    ev: MeldReductionEvidence,
+) -> tuple[tuple[_Interval, ...], float | None, str | None]:
+    """The same for every patient of a failure type, so computed once per evidence entry."""
     disp = ev.dispersion
     mean = ev.mean
     if disp is None or mean is None:
-        return [], None, None
-    out: list[tuple[str, float, float, str]] = []
+        return (), None, None
+    out: list[_Interval] = []
     chance: float | None = None
     chance_assumption: str | None = None
-    z = NormalDist().inv_cdf(0.5 + CONFIDENCE_LEVEL / 2)
+    z = Z_95
     if disp.kind is DispersionKind.UNREPORTED and disp.value is not None:
         out.append(
             (
@@ -259,19 +290,7 @@ def _ranges(
                 f"SD {disp.value:g}; n was not reported, so no confidence interval."
             )
             out.append(("scenario", mean - z * disp.value, mean + z * disp.value, text))
-    ranges = [
-        RangeEstimate(
-            kind=kind,
-            low=low,
-            high=high,
-            confidence_level=CONFIDENCE_LEVEL,
-            meld_after_low=bound_meld(baseline - high),
-            meld_after_high=bound_meld(baseline - low),
-            assumption=assumption,
-        )
-        for kind, low, high, assumption in out
-    ]
-    return ranges, chance, chance_assumption
+    return tuple(out), chance, chance_assumption
 
 
 # --------------------------------------------------------------------------
@@ -428,7 +447,22 @@ def _warnings(
 
 
 def _derivation(evidence: Evidence, mr: MeldReduction) -> tuple[str, ...]:
-    tbil = evidence.tbil
+    return _derivation_of(
+        evidence.meld_reduction[mr.failure_type],
+        evidence.baseline_meld,
+        evidence.alt,
+        evidence.tbil,
+    )
+
+
+@lru_cache(maxsize=32)
+def _derivation_of(
+    mr: MeldReductionEvidence,
+    baseline_meld: Comparison,
+    alt: AltMarkerEvidence,
+    tbil: TbilMarkerEvidence,
+) -> tuple[str, ...]:
+    """How each number is derived: the same for every patient of a failure type."""
     steps = [
         "Inputs are converted to U/L (ALT; 1 μkat/L = 60 U/L) and μmol/L (TBIL; "
         "1 mg/dL = 17.1 μmol/L) before use.",
@@ -445,10 +479,10 @@ def _derivation(evidence: Evidence, mr: MeldReduction) -> tuple[str, ...]:
             f"{mr.failure_type.value}."
         )
     steps += [
-        f"Baseline stratum: baseline MELD compared with {evidence.baseline_meld.threshold:g}; "
+        f"Baseline stratum: baseline MELD compared with {baseline_meld.threshold:g}; "
         "the finding is reported without group sizes "
-        f"({evidence.baseline_meld.p_value.as_printed}).",
-        f'ALT marker: day {evidence.alt.check_day} ("{evidence.alt.check_day_as_printed}"); '
+        f"({baseline_meld.p_value.as_printed}).",
+        f'ALT marker: day {alt.check_day} ("{alt.check_day_as_printed}"); '
         "expected direction only: below the patient's baseline.",
         f"TBIL marker: days {' and '.join(str(d) for d in tbil.check_days)} "
         f'("{tbil.check_days_as_printed}"); pooled level {tbil.pooled_level_as_printed}; '
@@ -460,6 +494,12 @@ def _derivation(evidence: Evidence, mr: MeldReduction) -> tuple[str, ...]:
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
+
+
+@lru_cache(maxsize=8)
+def _limits(not_reported: tuple[str, ...]) -> tuple[str, ...]:
+    """The limits of the evidence in words (the same for every patient: computed once)."""
+    return LIMITS_FIXED + tuple(f"Not reported: {_lower_first(n)}" for n in not_reported)
 
 
 def _labs_warnings(inputs: PatientInputs, labs: MeldResult | None) -> list[WarningItem]:
@@ -514,8 +554,7 @@ def assess(
             document_read=src.document_read,
         ),
         derivation=_derivation(evidence, mr),
-        limits=LIMITS_FIXED
-        + tuple(f"Not reported: {_lower_first(n)}" for n in evidence.not_reported),
+        limits=_limits(evidence.not_reported),
         intended_use=INTENDED_USE,
         labs=labs,
         followup=followup,

@@ -1,0 +1,123 @@
+"""Section 5: cohort throughput, in process and end to end (``calc cohort`` as a process)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from calc.cohort import run_cohort
+from calc.evidence import load_evidence
+
+HEADER = "id,failure_type,meld,alt,alt_unit,tbil,tbil_unit,transplant_date,note"
+# `calc cohort` (calc.cli registers cohort_command) and, at exit, the process's peak
+# resident memory: VmHWM, which exec resets (ru_maxrss would count the parent's).
+COMMAND = """
+import atexit, sys
+def _peak():
+    status = open("/proc/self/status").read()
+    print("VmHWM", status.split("VmHWM:")[1].split()[0], file=sys.stderr)
+atexit.register(_peak)
+from calc.cohort import cohort_command
+cohort_command(sys.argv[1:])
+"""
+
+
+def make_csv(path: Path, rows: int, seed: int = 2018, block: int = 100_000) -> Path:
+    """A cohort file of ``rows`` patients, as a ward spreadsheet would hold them.
+
+    Mostly U/L and μmol/L, some μkat/L and mg/dL; 70 % with a transplant date;
+    one row in 200 refused (a MELD of "nan"), so the error path is timed too.
+    """
+    rng = np.random.default_rng(seed)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(HEADER + "\n")
+        for start in range(0, rows, block):
+            n = min(block, rows - start)
+            ukat = rng.random(n) < 0.1
+            mgdl = rng.random(n) < 0.2
+            alt = np.where(ukat, np.round(rng.uniform(0.05, 50, n), 2), rng.integers(8, 3000, n))
+            tbil = np.where(mgdl, np.round(rng.uniform(0.2, 40, n), 1), rng.integers(5, 800, n))
+            meld = rng.integers(6, 41, n).astype(str).astype(object)
+            meld[rng.random(n) < 0.005] = "nan"
+            day = np.datetime64("2020-01-01") + rng.integers(0, 3000, n)
+            cols = [
+                [f"P{i:08d}" for i in range(start, start + n)],
+                rng.choice(["ACLF", "CLF", "ALF"], n).tolist(),
+                meld.tolist(),
+                [f"{x:g}" for x in alt.tolist()],
+                np.where(ukat, "ukat/L", "U/L").tolist(),
+                [f"{x:g}" for x in tbil.tolist()],
+                np.where(mgdl, "mg/dL", "umol/L").tolist(),
+                np.where(rng.random(n) < 0.7, day.astype(str), "").tolist(),
+                np.where(rng.random(n) < 0.1, "ward 4", "").tolist(),
+            ]
+            f.write("\n".join(map(",".join, zip(*cols, strict=True))) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class CohortTiming:
+    rows: int
+    in_process_s: float  # run_cohort, best of the repeats
+    end_to_end_s: float | None  # the command in a fresh process: start, read, write
+    peak_rss_kib: int | None  # of that process
+    input_bytes: int
+    output_bytes: int
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.in_process_s
+
+
+def time_in_process(src: Path, out: Path, repeats: int) -> float:
+    evidence = load_evidence()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_cohort(src, out, evidence)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def time_command(src: Path, out: Path) -> tuple[float, int]:
+    """Wall time and peak resident memory (KiB) of the command in a fresh interpreter."""
+    start = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 (a fixed command: this Python)
+        [sys.executable, "-c", COMMAND, str(src), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"calc cohort exited with status {done.returncode}: {done.stderr}")
+    peak = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("VmHWM ")]
+    return seconds, int(peak[0])
+
+
+def measure(
+    sizes: list[int], workdir: Path, *, repeats: int = 3, end_to_end: bool = True
+) -> list[CohortTiming]:
+    out: list[CohortTiming] = []
+    for rows in sizes:
+        src = make_csv(workdir / f"cohort-{rows}.csv", rows)
+        dst = workdir / f"cohort-{rows}.out.csv"
+        reps = repeats if rows <= 200_000 else min(repeats, 2)
+        in_process = time_in_process(src, dst, reps)
+        e2e, rss = time_command(src, dst) if end_to_end else (None, None)
+        out.append(CohortTiming(rows, in_process, e2e, rss, src.stat().st_size, dst.stat().st_size))
+        src.unlink()
+        dst.unlink()
+    return out
+
+
+def growth_exponent(small: CohortTiming, large: CohortTiming) -> float:
+    """k in time ∝ rows^k between two sizes (1: linear)."""
+    return math.log(large.in_process_s / small.in_process_s) / math.log(large.rows / small.rows)

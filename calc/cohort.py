@@ -1,0 +1,1075 @@
+"""Cohort mode: assess every patient of a CSV file at once (``calc cohort``).
+
+One row per patient in; the same row out, untouched, with every number of the
+assessment appended at full precision. The numbers are computed with numpy
+over whole columns, yet equal the single-patient engine's bit for bit: the
+same arithmetic in the same order; the per-failure-type constants (pooled
+mean and spread, scenario range, chance of improvement) taken from
+:func:`calc.engine.assess` itself, run once per type; and MELD after MSCT as
+the engine's exact decimal subtraction ``(baseline·10^d − round(mean·10^d)) /
+10^d``. A test compares the two on thousands of random rows with ``==``.
+
+Validation is the engine's too. Type, units, baseline MELD and transplant
+date take few distinct values: each distinct text is checked once by
+:func:`calc.inputs.validate_inputs` (with the row's other fields valid), and
+plain ``YYYY-MM-DD`` dates are read with numpy. ALT and TBIL that are short
+ASCII plain decimals inside their unit's range are read with numpy (exactly
+as ``float`` reads them); any other text goes to validate_inputs, so a refused
+value gets its message, and a value it accepts in another spelling
+(``" 240"``) is accepted here too.
+
+The file is read in blocks of whole records (4 MiB, about 80,000 rows) split
+into cells with numpy, and written block by block: memory stays bounded
+whatever the length of the file. Pure apart from file I/O: no Flask.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, Final, cast
+
+import click
+import numpy as np
+import numpy.typing as npt
+
+from .engine import MELD_CAP, MELD_FLOOR, assess, decimals_of
+from .evidence import Evidence, EvidenceError, FailureType, load_evidence
+from .inputs import (
+    ALT_RANGES,
+    DATE_HIGH,
+    DATE_LOW,
+    MELD_RANGE,
+    TBIL_RANGES,
+    AltUnit,
+    InputError,
+    PatientInputs,
+    Range,
+    TbilUnit,
+    alt_to_u_l,
+    tbil_to_umol_l,
+    validate_inputs,
+)
+from .version import __version__
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+DateArray = npt.NDArray[np.datetime64]
+AnyArray = npt.NDArray[Any]
+
+# --------------------------------------------------------------------------
+# Columns
+
+#: Input columns the engine reads.
+INPUT_FIELDS: Final = (
+    "failure_type",
+    "meld",
+    "alt",
+    "alt_unit",
+    "tbil",
+    "tbil_unit",
+    "transplant_date",
+)
+REQUIRED_FIELDS: Final = ("failure_type", "meld", "alt", "tbil")
+# The order in which calc.inputs.validate_inputs checks the fields (and lists its errors).
+_CHECK_ORDER: Final = (
+    "failure_type",
+    "meld",
+    "alt_unit",
+    "tbil_unit",
+    "alt",
+    "tbil",
+    "transplant_date",
+)
+#: The kinds of range the engine can give (calc.engine.RangeEstimate.kind).
+RANGE_KINDS: Final = ("scenario", "confidence", "prediction")
+
+_MELD_BLOCK: Final = (
+    "warnings",
+    "evidence_version",
+    "calc_version",
+    "baseline_stratum",
+    "mean_decrease",
+    "reported_spread",
+    "spread_kind",
+    "expected_meld_after",
+    "expected_meld_after_unbounded",
+    "bounded_at_floor",
+    *(
+        f"{kind}_{part}"
+        for kind in RANGE_KINDS
+        for part in ("low", "high", "meld_after_low", "meld_after_high")
+    ),
+    "chance_of_improvement",
+    "tbil_informative",
+    "pooled_tbil_umol_l",
+    "alt_check_day",
+    "tbil_check_days",
+)
+_ALT_BLOCK: Final = ("alt_u_l",)
+_TBIL_BLOCK: Final = ("tbil_umol_l", "implied_tbil_decline_umol_l", "implied_tbil_decline_percent")
+_DATE_BLOCK: Final = ("alt_check_date", "tbil_check_dates")
+#: Columns added after the input columns, in this order.
+OUTPUT_COLUMNS: Final = ("error", *_MELD_BLOCK, *_ALT_BLOCK, *_TBIL_BLOCK, *_DATE_BLOCK)
+
+WARNING_CODES: Final = (
+    "no_estimate",
+    "meld_after_floor",
+    "aclf_meld_below_20",
+    "spread_exceeds_mean",
+    "tbil_at_or_below_pooled",
+)  # the order calc.engine._warnings emits them
+
+FAILURE_TYPES: Final = tuple(FailureType)
+ALT_UNITS: Final = tuple(AltUnit)
+TBIL_UNITS: Final = tuple(TbilUnit)
+DEFAULT_BLOCK_BYTES: Final = 4 << 20  # read 4 MiB at a time (~80,000 rows)
+_WRITE_ROWS: Final = 8192
+
+_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+
+
+class CohortFileError(ValueError):
+    """The file as a whole cannot be assessed (no header, a missing column, not UTF-8)."""
+
+
+# --------------------------------------------------------------------------
+# The vectorised assessment
+
+
+@dataclass(frozen=True)
+class CohortInputs:
+    """Validated patients as columns, in the engine's canonical units.
+
+    ``failure_type`` indexes :data:`FAILURE_TYPES`; ``transplant_date`` is NaT
+    where no date was given.
+    """
+
+    failure_type: IntArray
+    meld: IntArray
+    alt_u_l: FloatArray
+    tbil_umol_l: FloatArray
+    transplant_date: DateArray
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """What depends only on the failure type, from the engine, indexed like FAILURE_TYPES."""
+
+    available: BoolArray
+    mean: FloatArray  # NaN: no estimate
+    spread: FloatArray
+    spread_kind: AnyArray  # str
+    scale: IntArray  # 10 ** (decimals of the mean as printed)
+    mean_scaled: IntArray  # round(mean * scale)
+    range_low: dict[str, FloatArray]
+    range_high: dict[str, FloatArray]
+    chance: FloatArray
+    spread_exceeds_mean: BoolArray
+    no_estimate: BoolArray
+
+
+def _groups(evidence: Evidence) -> _Groups:
+    """Run the engine once per failure type and keep what does not depend on the patient."""
+    n = len(FAILURE_TYPES)
+    nan = np.full(n, np.nan)
+    out = _Groups(
+        available=np.zeros(n, bool),
+        mean=nan.copy(),
+        spread=nan.copy(),
+        spread_kind=np.full(n, "", dtype=object),
+        scale=np.ones(n, np.int64),
+        mean_scaled=np.zeros(n, np.int64),
+        range_low={k: nan.copy() for k in RANGE_KINDS},
+        range_high={k: nan.copy() for k in RANGE_KINDS},
+        chance=nan.copy(),
+        spread_exceeds_mean=np.zeros(n, bool),
+        no_estimate=np.zeros(n, bool),
+    )
+    for i, ft in enumerate(FAILURE_TYPES):
+        probe = validate_inputs(
+            {"failure_type": ft.value, "meld": 20, "alt": 100, "tbil": 100}, allow_text=False
+        )
+        a = assess(probe, evidence)
+        mr = a.meld_reduction
+        codes = {w.code for w in a.warnings}
+        out.available[i] = mr.available
+        out.spread_kind[i] = mr.spread_kind
+        out.spread_exceeds_mean[i] = "spread_exceeds_mean" in codes
+        out.no_estimate[i] = "no_estimate" in codes
+        if mr.reported_spread is not None:
+            out.spread[i] = mr.reported_spread
+        if mr.chance_of_improvement is not None:
+            out.chance[i] = mr.chance_of_improvement
+        if mr.available and mr.mean is not None:
+            # calc.engine.subtract_printed, split into its per-group and per-row parts.
+            scale = int(10 ** decimals_of(mr.mean))
+            out.mean[i] = mr.mean
+            out.scale[i] = scale
+            out.mean_scaled[i] = round(mr.mean * scale)
+        for r in mr.ranges:
+            out.range_low[r.kind][i] = r.low
+            out.range_high[r.kind][i] = r.high
+    return out
+
+
+def _stratum_threshold(evidence: Evidence) -> tuple[float, float]:
+    """The baseline-MELD threshold as calc.engine._stratum and calc.engine._warnings read it."""
+    threshold = evidence.baseline_meld.threshold
+    return (threshold if threshold is not None else 20.0), (threshold or 20.0)
+
+
+def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArray]:
+    """Assess every row at once: column name -> array (NaN / NaT where the engine has None).
+
+    Every row must hold valid inputs (a row of placeholders is fine: the caller
+    blanks rows it refused).
+    """
+    g = _groups(evidence)
+    ft, meld = inputs.failure_type, inputs.meld
+    n = ft.shape[0]
+    available = g.available[ft]
+
+    # Expected MELD after MSCT: calc.engine.subtract_printed and bound_meld.
+    scale = g.scale[ft]
+    unbounded = np.where(available, (meld * scale - g.mean_scaled[ft]) / scale, np.nan)
+    out: dict[str, AnyArray] = {
+        "mean_decrease": g.mean[ft],
+        "reported_spread": g.spread[ft],
+        "spread_kind": g.spread_kind[ft],
+        "expected_meld_after": np.clip(unbounded, MELD_FLOOR, MELD_CAP),
+        "expected_meld_after_unbounded": unbounded,
+        "bounded_at_floor": unbounded < MELD_FLOOR,  # NaN (no estimate) compares False
+        "chance_of_improvement": g.chance[ft],
+    }
+    for kind in RANGE_KINDS:
+        low, high = g.range_low[kind][ft], g.range_high[kind][ft]
+        out[f"{kind}_low"] = low
+        out[f"{kind}_high"] = high
+        out[f"{kind}_meld_after_low"] = np.clip(meld - high, MELD_FLOOR, MELD_CAP)
+        out[f"{kind}_meld_after_high"] = np.clip(meld - low, MELD_FLOOR, MELD_CAP)
+
+    stratum_threshold, warning_threshold = _stratum_threshold(evidence)
+    labels = np.array([f"<{stratum_threshold:g}", f">={stratum_threshold:g}"], dtype=object)
+    out["baseline_stratum"] = labels[(meld >= stratum_threshold).astype(np.intp)]
+
+    # Markers: calc.engine._markers.
+    tbil, level = inputs.tbil_umol_l, evidence.tbil.pooled_level_umol_l
+    informative = tbil > level
+    decline = np.where(informative, tbil - level, np.nan)
+    out["alt_u_l"] = inputs.alt_u_l
+    out["tbil_umol_l"] = tbil
+    out["tbil_informative"] = informative
+    out["pooled_tbil_umol_l"] = np.full(n, level)
+    out["implied_tbil_decline_umol_l"] = decline
+    out["implied_tbil_decline_percent"] = 100.0 * decline / tbil
+    out["alt_check_day"] = np.full(n, evidence.alt.check_day, np.int64)
+    out["tbil_check_days"] = np.full(n, ";".join(map(str, evidence.tbil.check_days)), object)
+    start = inputs.transplant_date.astype("datetime64[D]")
+    out["alt_check_date"] = start + np.timedelta64(evidence.alt.check_day, "D")
+    out["tbil_check_dates"] = np.stack(
+        [start + np.timedelta64(d, "D") for d in evidence.tbil.check_days], axis=1
+    )
+
+    # Warnings: calc.engine._warnings, as bits in WARNING_CODES order.
+    flags = (
+        g.no_estimate[ft],
+        available & out["bounded_at_floor"],
+        (ft == FAILURE_TYPES.index(FailureType.ACLF)) & (meld < warning_threshold),
+        g.spread_exceeds_mean[ft],
+        ~informative,
+    )
+    bits = np.zeros(n, np.intp)
+    for i, flag in enumerate(flags):
+        bits |= flag.astype(np.intp) << i
+    table = np.array(
+        [
+            ";".join(c for i, c in enumerate(WARNING_CODES) if key >> i & 1)
+            for key in range(1 << len(WARNING_CODES))
+        ],
+        dtype=object,
+    )
+    out["warnings"] = table[bits]
+    out["evidence_version"] = np.full(n, evidence.evidence_version, object)
+    out["calc_version"] = np.full(n, __version__, object)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Cells: the text of one column as byte spans of the file (no Python string per cell)
+
+U8Array = npt.NDArray[np.uint8]
+_NAT: Final = np.iinfo(np.int64).min  # datetime64's "not a time"
+_POW10: Final = np.array([float(10**k) for k in range(16)])  # exact
+_DAYS_IN_MONTH: Final = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_EPOCH: Final = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Cell ``i`` of a column is ``data[start[i] : start[i] + length[i]]`` (UTF-8)."""
+
+    data: bytes
+    buf: U8Array
+    start: IntArray
+    length: IntArray
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str]) -> _Cells:
+        encoded = [t.encode("utf-8") for t in texts]
+        length = np.array([len(e) for e in encoded], dtype=np.int64)
+        data = b"".join(encoded)
+        return cls(data, np.frombuffer(data, np.uint8), np.cumsum(length) - length, length)
+
+    def text(self, i: int) -> str:
+        start = int(self.start[i])
+        return self.data[start : start + int(self.length[i])].decode("utf-8")
+
+    def gather(self, width: int) -> U8Array:
+        """The first ``width`` bytes of every cell, zero-padded: shape (rows, width)."""
+        padded = np.concatenate([self.buf, np.zeros(width, np.uint8)])
+        out: U8Array = np.lib.stride_tricks.sliding_window_view(padded, width)[self.start]
+        out[np.arange(width) >= self.length[:, None]] = 0
+        return out
+
+
+def _distinct(cells: _Cells) -> tuple[IntArray, list[str]]:
+    """Factorise a column: each row's index into the list of distinct texts."""
+    n = cells.length.size
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    if int(cells.length.max()) <= 7:  # short cells: 7 bytes and the length in one uint64
+        b = cells.gather(8)
+        b[:, 7] = cells.length
+        key = b.view(np.uint64).reshape(n)
+        _, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        seen: dict[bytes, int] = {}
+        raw = [
+            cells.data[s : s + m]
+            for s, m in zip(cells.start.tolist(), cells.length.tolist(), strict=True)
+        ]
+        firsts = np.array(list(map(seen.setdefault, raw, range(n))), dtype=np.int64)
+        _, first, codes = np.unique(firsts, return_index=True, return_inverse=True)
+    return codes.reshape(n).astype(np.int64), [cells.text(i) for i in first.tolist()]
+
+
+def _plain_decimals(cells: _Cells) -> FloatArray:
+    """Each cell as a float where it is a short ASCII plain decimal; NaN elsewhere.
+
+    Plain: ``[+-]?(digits[.digits]|.digits)``, at most 16 characters and 15
+    digits. Then ``mantissa / 10**decimals`` divides two exactly represented
+    numbers, so IEEE division gives the correctly rounded value: the same float
+    as ``float(text)`` and ``float(Decimal(text))``.
+    """
+    n = cells.length.size
+    longest = 16
+    width = min(int(cells.length.max()), longest) if n else 0
+    if width == 0:  # no rows, or only empty cells
+        return np.full(n, np.nan)
+    b = cells.gather(width)
+    digit = (b - 48) < 10  # uint8: bytes below "0" wrap round to large values
+    dot = b == 46
+    sign = np.zeros_like(digit)
+    sign[:, 0] = (b[:, 0] == 43) | (b[:, 0] == 45)
+    n_digits = digit.sum(axis=1)
+    ok = (
+        (cells.length <= longest)
+        & ((digit | dot | sign).sum(axis=1) == cells.length)  # padding counts as nothing
+        & (dot.sum(axis=1) <= 1)
+        & (n_digits >= 1)
+        & (n_digits <= 15)
+    )
+    mantissa = np.zeros(n, np.int64)
+    for k in range(width):  # integer overflow in rows that are not ok is harmless
+        mantissa = np.where(digit[:, k], mantissa * 10 + (b[:, k] - 48), mantissa)
+    has_dot = dot.any(axis=1)
+    decimals = np.where(has_dot, cells.length - 1 - dot.argmax(axis=1), 0)
+    value = mantissa / _POW10[np.clip(decimals, 0, 15)]
+    value = np.where(b[:, 0] == 45, -value, value)
+    return np.where(ok, value, np.nan)
+
+
+def _iso_days(cells: _Cells) -> tuple[IntArray, BoolArray]:
+    """Days since 1970 of plain ``YYYY-MM-DD`` dates inside the allowed range (NaT elsewhere),
+    and which rows are settled: such a date, or an empty cell (no date)."""
+    d = cells.gather(10).astype(np.int64) - 48
+    digits = d[:, [0, 1, 2, 3, 5, 6, 8, 9]]
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month = d[:, 5] * 10 + d[:, 6]
+    day = d[:, 8] * 10 + d[:, 9]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    days_in_month = _DAYS_IN_MONTH[np.where(month_ok, month, 1) - 1] + (leap & (month == 2))
+    ok = (
+        (cells.length == 10)
+        & ((digits >= 0) & (digits <= 9)).all(axis=1)
+        & (d[:, 4] == 45 - 48)
+        & (d[:, 7] == 45 - 48)
+        & month_ok
+        & (day >= 1)
+        & (day <= days_in_month)
+    )
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
+    days = months.astype("datetime64[M]").astype("datetime64[D]").view(np.int64) + day - 1
+    ok &= (days >= (DATE_LOW - _EPOCH).days) & (days <= (DATE_HIGH - _EPOCH).days)
+    return np.where(ok, days, _NAT), ok | (cells.length == 0)
+
+
+def _inside_every_unit(ranges: Mapping[Any, Range]) -> str:
+    """A value valid in every unit of a measure (so that checking a unit checks only it)."""
+    value = max(r.low for r in ranges.values())
+    assert all(r.contains(value) for r in ranges.values())
+    return repr(value)
+
+
+# The other fields of a row whose one field is checked by validate_inputs: all valid.
+_FILLER: Final[dict[str, str]] = {
+    "failure_type": FAILURE_TYPES[0].value,
+    "meld": repr(MELD_RANGE.low),
+    "alt": _inside_every_unit(ALT_RANGES),
+    "alt_unit": ALT_UNITS[0].value,
+    "tbil": _inside_every_unit(TBIL_RANGES),
+    "tbil_unit": TBIL_UNITS[0].value,
+}
+Messages = tuple[str, ...]
+
+
+def _check(field: str, text: str | None, **context: str) -> PatientInputs | Messages:
+    """``validate_inputs`` on one field (others valid): the inputs, or that field's messages.
+
+    Whatever validate_inputs decides for a text, the cohort decides too, in its words.
+    """
+    raw: dict[str, object] = {**_FILLER, **context, field: text}
+    if text is None:
+        del raw[field]  # an absent optional column: the field is absent
+    try:
+        return validate_inputs(raw, allow_text=True)
+    except InputError as exc:
+        if set(exc.errors) != {field}:  # pragma: no cover - the filler is valid
+            raise
+        return tuple(exc.errors[field])
+
+
+def _parse_measure(
+    field: str,
+    cells: _Cells,
+    unit: IntArray,
+    units: Sequence[StrEnum],
+    ranges: Mapping[Any, Range],
+    canonical: Callable[[PatientInputs], float],
+    to_canonical: Callable[[float, Any], float],
+) -> tuple[FloatArray, dict[int, Messages]]:
+    """ALT or TBIL -> value in the canonical unit (NaN if refused), and row -> messages.
+
+    Plain decimals inside the unit's range are accepted here (validate_inputs
+    accepts them whatever else it checks); every other text goes to
+    validate_inputs. Rows whose unit was refused (``unit < 0``) are not
+    checked, as in validate_inputs.
+    """
+    value = _plain_decimals(cells)
+    has_unit = unit >= 0
+    u = np.where(has_unit, unit, 0)
+    lows = np.array([ranges[x].low for x in units])
+    highs = np.array([ranges[x].high for x in units])
+    ok = has_unit & (value >= lows[u]) & (value <= highs[u])  # NaN compares False
+    factor = np.array([to_canonical(1.0, x) for x in units])  # x * 1.0 == x exactly
+    value = np.where(ok, value * factor[u], np.nan)
+    errors: dict[int, Messages] = {}
+    cache: dict[tuple[str, int], PatientInputs | Messages] = {}
+    for i in np.flatnonzero(has_unit & ~ok).tolist():
+        key = (cells.text(i), int(u[i]))
+        if key not in cache:
+            cache[key] = _check(field, key[0], **{f"{field}_unit": units[key[1]].value})
+        result = cache[key]
+        if isinstance(result, PatientInputs):
+            value[i] = canonical(result)
+        else:
+            errors[i] = result
+    return value, errors
+
+
+@dataclass(frozen=True)
+class ParsedRows:
+    """Validated columns (placeholders where a row was refused) and each row's error."""
+
+    inputs: CohortInputs
+    valid: BoolArray
+    errors: list[str]  # "" for a valid row; else the message of validate_inputs
+
+
+def parse_rows(
+    columns: Mapping[str, Sequence[str]], row_errors: Mapping[int, str] | None = None
+) -> ParsedRows:
+    """Validate text columns as ``validate_inputs(row, allow_text=True)`` validates one row.
+
+    ``columns`` maps input field names to their cells; a missing optional column
+    is an absent field (default unit, no date). ``row_errors`` marks rows refused
+    as a whole (a wrong number of cells).
+    """
+    cells = {name: _Cells.from_texts(texts) for name, texts in columns.items()}
+    return _parse_cells(cells, len(columns["failure_type"]), row_errors or {})
+
+
+def _categorical(
+    field: str,
+    cells: _Cells | None,
+    n: int,
+    read: Callable[[PatientInputs], object],
+    table: Sequence[object],
+    errors: dict[str, dict[int, Messages]],
+) -> IntArray:
+    """A field with few distinct texts: each checked once; each row's index into ``table``
+    (-1 where refused, with the messages in ``errors[field]``)."""
+    texts: Sequence[str | None] = [None]  # an absent optional column
+    codes = np.zeros(n, np.int64)
+    if cells is not None:
+        codes, texts = _distinct(cells)
+    results = [_check(field, t) for t in texts]
+    index = np.array(
+        [table.index(read(r)) if isinstance(r, PatientInputs) else -1 for r in results], np.int64
+    )
+    per_row = index[codes]
+    refused = np.flatnonzero(per_row < 0)
+    if refused.size:
+        messages = cast("list[Messages]", results)
+        errors[field] = {i: messages[int(codes[i])] for i in refused.tolist()}
+    return per_row
+
+
+_MELDS: Final = tuple(range(int(MELD_RANGE.low), int(MELD_RANGE.high) + 1))
+
+
+def _parse_cells(cells: Mapping[str, _Cells], n: int, row_errors: Mapping[int, str]) -> ParsedRows:
+    errors: dict[str, dict[int, Messages]] = {}
+
+    def ft_of(p: PatientInputs) -> object:
+        return p.failure_type
+
+    def meld_of(p: PatientInputs) -> object:
+        return p.meld
+
+    def alt_unit_of(p: PatientInputs) -> object:
+        return p.alt_unit
+
+    def tbil_unit_of(p: PatientInputs) -> object:
+        return p.tbil_unit
+
+    ft = _categorical("failure_type", cells["failure_type"], n, ft_of, FAILURE_TYPES, errors)
+    meld_index = _categorical("meld", cells["meld"], n, meld_of, _MELDS, errors)
+    alt_unit = _categorical("alt_unit", cells.get("alt_unit"), n, alt_unit_of, ALT_UNITS, errors)
+    tbil_unit = _categorical(
+        "tbil_unit", cells.get("tbil_unit"), n, tbil_unit_of, TBIL_UNITS, errors
+    )
+    alt, errors["alt"] = _parse_measure(
+        "alt", cells["alt"], alt_unit, ALT_UNITS, ALT_RANGES, _alt_u_l, alt_to_u_l
+    )
+    tbil, errors["tbil"] = _parse_measure(
+        "tbil", cells["tbil"], tbil_unit, TBIL_UNITS, TBIL_RANGES, _tbil_umol_l, tbil_to_umol_l
+    )
+
+    days = np.full(n, _NAT, np.int64)
+    if "transplant_date" in cells:
+        date_cells = cells["transplant_date"]
+        days, settled = _iso_days(date_cells)
+        date_errors: dict[int, Messages] = {}
+        cache: dict[str, PatientInputs | Messages] = {}
+        for i in np.flatnonzero(~settled).tolist():
+            text = date_cells.text(i)
+            if text not in cache:
+                cache[text] = _check("transplant_date", text)
+            result = cache[text]
+            if not isinstance(result, PatientInputs):
+                date_errors[i] = result
+            elif result.transplant_date is not None:
+                days[i] = (result.transplant_date - _EPOCH).days
+        errors["transplant_date"] = date_errors
+
+    valid = (ft >= 0) & (meld_index >= 0) & ~np.isnan(alt) & ~np.isnan(tbil)
+    valid[list(row_errors)] = False
+    valid[list(errors["transplant_date"]) if "transplant_date" in errors else []] = False
+    messages = [""] * n
+    for i in np.flatnonzero(~valid).tolist():
+        if i in row_errors:
+            messages[i] = row_errors[i]
+            continue
+        # InputError's own text, the fields in the order validate_inputs checks them.
+        found = {f: list(errors[f][i]) for f in _CHECK_ORDER if i in errors.get(f, {})}
+        messages[i] = str(InputError(found))
+
+    meld = np.array(_MELDS, np.int64)[np.where(valid, meld_index, 0)]
+    inputs = CohortInputs(
+        failure_type=np.where(valid, ft, 0),
+        meld=meld,
+        alt_u_l=np.where(valid, alt, 1.0),
+        tbil_umol_l=np.where(valid, tbil, 1.0),
+        transplant_date=np.where(valid, days, _NAT).view("datetime64[D]"),
+    )
+    return ParsedRows(inputs=inputs, valid=valid, errors=messages)
+
+
+def _alt_u_l(p: PatientInputs) -> float:
+    return p.alt_u_l
+
+
+def _tbil_umol_l(p: PatientInputs) -> float:
+    return p.tbil_umol_l
+
+
+# --------------------------------------------------------------------------
+# CSV text of the results
+
+
+def _quote(text: str) -> str:
+    """A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break."""
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
+def _texts(values: AnyArray) -> list[str]:
+    """CSV cells of a column: floats in full (``repr``), NaN and NaT empty, dates ISO."""
+    kind = values.dtype.kind
+    if kind == "M":
+        days = values.astype("datetime64[D]")
+        if days.ndim == 2:
+            return list(
+                map(";".join, zip(*(_texts(days[:, j]) for j in range(days.shape[1])), strict=True))
+            )
+        return ["" if d is None else d.isoformat() for d in days.tolist()]
+    items = values.tolist()
+    if kind == "f":
+        return ["" if x != x else repr(x) for x in items]  # repr reads back exactly
+    if kind == "b":
+        return ["true" if x else "false" for x in items]
+    if kind in "iu":
+        return [str(x) for x in items]
+    return [_quote(str(x)) for x in items]
+
+
+def _same(a: AnyArray, b: AnyArray) -> bool:
+    if a.dtype.kind in "fmM":  # compare bits: NaN == NaN, NaT == NaT
+        return bool(np.array_equal(a.view(np.int64), b.view(np.int64)))
+    return bool(np.array_equal(a, b))
+
+
+_CHECKED_ROWS: Final = 1000
+
+
+def _unique(key: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """np.unique(key, return_index=True, return_inverse=True), without sorting small ranges."""
+    low, high = int(key.min()), int(key.max())
+    if high - low > 4 * key.size:
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return uniq, first, inverse.reshape(-1)
+    present = np.zeros(high - low + 1, bool)
+    present[key - low] = True
+    inverse = (np.cumsum(present) - 1)[key - low]
+    uniq = np.flatnonzero(present) + low
+    first = np.full(uniq.size, key.size)
+    np.minimum.at(first, inverse, np.arange(key.size))
+    return uniq, first, inverse
+
+
+def _block(key: IntArray, columns: Sequence[AnyArray]) -> list[bytes]:
+    """The CSV text of a run of columns that depend only on ``key``, one per row.
+
+    Each distinct key is formatted once (there are few distinct values, and
+    ``repr`` is what costs). Rows with ``key < 0`` get empty cells. On a sample
+    of rows the columns are checked to be functions of the key, so a wrong key
+    fails loudly.
+    """
+    if key.size == 0:
+        return []
+    uniq, first, inverse = _unique(key)
+    rows = np.flatnonzero(key >= 0)
+    rows = rows[:: max(1, rows.size // _CHECKED_ROWS)]
+    for col in columns:
+        if not _same(col[rows], col[first[inverse[rows]]]):
+            raise RuntimeError("cohort: a column does not depend on its block key only")
+    texts = list(map(",".join, zip(*(_texts(c[first]) for c in columns), strict=True)))
+    if uniq[0] < 0:
+        texts[0] = "," * (len(columns) - 1)
+    encoded = np.array([t.encode("utf-8") for t in texts], dtype=object)
+    out: list[bytes] = encoded[inverse].tolist()
+    return out
+
+
+def format_rows(parsed: ParsedRows, result: Mapping[str, AnyArray]) -> list[list[bytes]]:
+    """The added cells as CSV text: one list per run of columns, one item per row."""
+    valid = parsed.valid
+    inputs = parsed.inputs
+    missing = np.int64(-1)
+    meld_key = np.where(
+        valid, (inputs.failure_type * 64 + inputs.meld) * 2 + result["tbil_informative"], missing
+    )
+    # Valid ALT and TBIL are positive: their bit patterns are non-negative integers.
+    alt_key = np.where(valid, result["alt_u_l"].view(np.int64), missing)
+    tbil_key = np.where(valid, result["tbil_umol_l"].view(np.int64), missing)
+    days = inputs.transplant_date.view(np.int64)  # 2000-2099 only: >= 0, NaT < 0
+    date_key = np.where(valid & (days >= 0), days, missing)
+    return [
+        [_quote(e).encode("utf-8") if e else b"" for e in parsed.errors],
+        _block(meld_key, [result[c] for c in _MELD_BLOCK]),
+        _block(alt_key, [result[c] for c in _ALT_BLOCK]),
+        _block(tbil_key, [result[c] for c in _TBIL_BLOCK]),
+        _block(date_key, [result[c] for c in _DATE_BLOCK]),
+    ]
+
+
+# --------------------------------------------------------------------------
+# Reading: blocks of whole records, split into cells with numpy
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    lines: list[bytes]  # each row's input cells as CSV text (the input line itself)
+    cells: dict[str, _Cells]
+    row_errors: dict[int, str]
+
+
+def _csv_text(cells: Sequence[str]) -> str:
+    """One record as CSV text, quoted where needed (a lone CR in a cell too)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue()[:-2]
+
+
+def _record_end(data: bytes, *, first: bool) -> int:
+    """Index just past the first (or last) line end outside quotes; 0 if there is none.
+
+    A line ends at LF, CRLF or a lone CR (as for Python's csv module). A CR at
+    the very end may be the first half of a CRLF, so it ends nothing yet.
+    """
+    if b'"' not in data and b"\r" not in data:
+        return (data.find(b"\n") if first else data.rfind(b"\n")) + 1
+    buf = np.frombuffer(data, np.uint8)
+    after = np.append(buf[1:], 0)
+    ends = np.flatnonzero((buf == 10) | ((buf == 13) & (after != 10) & (after != 0)))
+    ends = ends[ends < buf.size - 1] if buf.size and buf[-1] == 13 else ends
+    if b'"' in data:
+        quotes = np.cumsum(buf == 34)
+        ends = ends[quotes[ends] % 2 == 0]
+    if ends.size == 0:
+        return 0
+    return int(ends[0] if first else ends[-1]) + 1
+
+
+def _split_plain(data: bytes, width: int, wanted: Mapping[str, int]) -> _Chunk | None:
+    """Split a block with numpy when every record is one line of ``width`` cells, unquoted
+    or simply quoted (``"..."`` with no quote, comma or line break inside); else None."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    if data.startswith(b"\n") or b"\n\n" in data:  # blank lines are skipped
+        data = b"".join(line + b"\n" for line in data.split(b"\n") if line)
+    buf = np.frombuffer(data, np.uint8)
+    n = data.count(b"\n")
+    seps = np.flatnonzero((buf == 44) | (buf == 10))
+    if seps.size != n * width:
+        return None
+    ends = seps.reshape(n, width)
+    if n and not (buf[ends[:, -1]] == 10).all():
+        return None
+    starts = np.empty_like(ends)
+    starts[:, 1:] = ends[:, :-1] + 1
+    if n:
+        starts[0, 0] = 0
+        starts[1:, 0] = ends[:-1, -1] + 1
+    length = ends - starts
+    if b'"' in data:
+        quoted = (length >= 2) & (buf[starts] == 34) & (buf[np.maximum(ends - 1, 0)] == 34)
+        if np.count_nonzero(buf == 34) != 2 * np.count_nonzero(quoted):
+            return None
+        starts = starts + quoted
+        length = length - 2 * quoted
+    lines = data.split(b"\n")
+    lines.pop()
+    cells = {
+        name: _Cells(
+            data, buf, np.ascontiguousarray(starts[:, j]), np.ascontiguousarray(length[:, j])
+        )
+        for name, j in wanted.items()
+    }
+    return _Chunk(lines=lines, cells=cells, row_errors={})
+
+
+def _split_csv(data: bytes, width: int, wanted: Mapping[str, int]) -> _Chunk:
+    """Split a block with Python's csv module (quoted cells with commas, quotes or line
+    breaks inside, rows of another width). The input cells are written back with
+    minimal quoting."""
+    records = [r for r in csv.reader(io.StringIO(data.decode("utf-8"), newline="")) if r]
+    row_errors: dict[int, str] = {}
+    lines: list[bytes] = []
+    for i, rec in enumerate(records):
+        if len(rec) != width:
+            extra = " (the extra cells are not copied)" if len(rec) > width else ""
+            row_errors[i] = (
+                f"row: it has {len(rec)} cells but the header names {width} columns{extra}."
+            )
+            records[i] = (rec + [""] * width)[:width]
+        lines.append(_csv_text(records[i]).encode("utf-8"))
+    cells = {name: _Cells.from_texts([r[j] for r in records]) for name, j in wanted.items()}
+    return _Chunk(lines=lines, cells=cells, row_errors=row_errors)
+
+
+def _blocks(raw: IO[bytes], carry: bytes, block_bytes: int) -> Iterator[bytes]:
+    """The file in blocks of whole records (about ``block_bytes`` each)."""
+    while True:
+        more = raw.read(block_bytes)
+        data = carry + more
+        if not more:
+            if data:
+                yield data
+            return
+        cut = _record_end(data, first=False)
+        if cut == 0:
+            if len(data) > 64 * block_bytes:
+                raise CohortFileError(
+                    "a quoted cell does not end, or no line ends (check the quotes)"
+                )
+            carry = data
+            continue
+        carry = data[cut:]
+        yield data[:cut]
+
+
+def _header(raw: IO[bytes], block_bytes: int) -> tuple[bytes, list[str], bytes]:
+    """The header line, its column names, and what was read after it."""
+    data = raw.read(block_bytes)
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (Excel)
+        data = data[3:]
+    cut = _record_end(data, first=True)
+    while cut == 0 and len(data) < 64 * block_bytes:
+        more = raw.read(block_bytes)
+        if not more:
+            cut = len(data)
+            break
+        data += more
+        cut = _record_end(data, first=True)
+    line = data[:cut].rstrip(b"\r\n")
+    try:
+        names = next(csv.reader(io.StringIO(line.decode("utf-8"), newline="")), [])
+    except UnicodeDecodeError as exc:
+        raise CohortFileError(f"line 1 is not UTF-8 text ({exc.reason})") from None
+    if not names:
+        raise CohortFileError("the file is empty: its first line must name the columns")
+    return line, names, data[cut:]
+
+
+def _match_columns(header: Sequence[str]) -> dict[str, int]:
+    """Input field -> column index; names are matched ignoring case and surrounding blanks."""
+    found: dict[str, int] = {}
+    added = set(OUTPUT_COLUMNS)
+    clashes = []
+    for j, name in enumerate(header):
+        key = name.strip().lower()
+        if key in added:
+            clashes.append(name)
+        if key in INPUT_FIELDS:
+            if key in found:
+                raise CohortFileError(f"the column {key} appears twice in the header")
+            found[key] = j
+    if clashes:
+        raise CohortFileError(
+            "the input already has the output column(s) "
+            + ", ".join(clashes)
+            + ": rename or remove them (is this the output of calc cohort?)"
+        )
+    missing = [f for f in REQUIRED_FIELDS if f not in found]
+    if missing:
+        raise CohortFileError(
+            "the header has no column "
+            + ", ".join(missing)
+            + f". Required: {', '.join(REQUIRED_FIELDS)}; optional: alt_unit, tbil_unit, "
+            "transplant_date; any other column (such as id) is copied through."
+        )
+    return found
+
+
+# --------------------------------------------------------------------------
+# The whole run
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    rows: int
+    assessed: int
+    refused: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"calc cohort: {self.rows} rows: {self.assessed} assessed, {self.refused} refused "
+            f"(see the error column) in {self.seconds:.1f} s"
+        )
+
+
+def assess_csv(
+    source: IO[bytes],
+    sink: IO[bytes],
+    evidence: Evidence,
+    *,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    on_progress: Callable[[], None] | None = None,
+) -> CohortSummary:
+    """Read patients from ``source`` (CSV, UTF-8) and write them with their assessment to ``sink``.
+
+    ``on_progress`` is called after each block. Raises CohortFileError for a
+    file that cannot be assessed at all.
+    """
+    started = time.perf_counter()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived objects and no cycles: the collector only costs time
+    try:
+        header_line, header, carry = _header(source, block_bytes)
+        wanted = _match_columns(header)
+        sink.write(header_line + b"," + ",".join(OUTPUT_COLUMNS).encode("ascii") + b"\n")
+        rows = assessed = 0
+        line_no = 1
+        for data in _blocks(source, carry, block_bytes):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where = line_no + data.count(b"\n", 0, exc.start) + 1
+                raise CohortFileError(f"line {where} is not UTF-8 text ({exc.reason})") from None
+            line_no += data.count(b"\n")
+            chunk = _split_plain(data, len(header), wanted) or _split_csv(data, len(header), wanted)
+            n = len(chunk.lines)
+            if n:
+                parsed = _parse_cells(chunk.cells, n, chunk.row_errors)
+                result = assess_cohort(parsed.inputs, evidence)
+                added = format_rows(parsed, result)
+                rows_out = zip(chunk.lines, *added, strict=True)
+                for _ in range(0, n, _WRITE_ROWS):  # a slice at a time: less memory
+                    sink.write(b"\n".join(map(b",".join, islice(rows_out, _WRITE_ROWS))))
+                    sink.write(b"\n")
+                rows += n
+                assessed += int(parsed.valid.sum())
+            if on_progress is not None:
+                on_progress()
+    except csv.Error as exc:
+        raise CohortFileError(f"the file is not readable as CSV ({exc})") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return CohortSummary(
+        rows=rows,
+        assessed=assessed,
+        refused=rows - assessed,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def run_cohort(
+    input_path: str | Path,
+    output_path: str | Path,
+    evidence: Evidence,
+    *,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    progress: bool = False,
+) -> CohortSummary:
+    """Assess a CSV file into another (``"-"``: standard input or output).
+
+    A file output is written beside its final name and renamed into place when
+    complete, so a failed run leaves no partial file; it is readable by its
+    owner only (it holds patient data).
+    """
+    if str(input_path) == "-":
+        source: IO[bytes] = sys.stdin.buffer
+        size = None
+    else:
+        try:
+            source = open(input_path, "rb")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise CohortFileError(f"cannot read it ({exc.strerror})") from None
+        size = os.fstat(source.fileno()).st_size
+    try:
+        if str(output_path) == "-":
+            summary = _run(source, sys.stdout.buffer, evidence, block_bytes, progress, size)
+            sys.stdout.buffer.flush()
+            return summary
+        out = Path(output_path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".calc-cohort-", suffix=".tmp", dir=out.parent)
+        except OSError as exc:
+            raise CohortFileError(f"cannot write {out} ({exc.strerror})") from None
+        try:
+            with open(fd, "wb", buffering=1 << 20) as sink:
+                summary = _run(source, sink, evidence, block_bytes, progress, size)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return summary
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def _run(
+    source: IO[bytes],
+    sink: IO[bytes],
+    evidence: Evidence,
+    block_bytes: int,
+    progress: bool,
+    size: int | None,
+) -> CohortSummary:
+    if not progress or size is None:
+        return assess_csv(source, sink, evidence, block_bytes=block_bytes)
+    with click.progressbar(length=size, label="Assessing", file=sys.stderr) as bar:
+
+        def step() -> None:
+            bar.update(min(size, source.tell()) - bar.pos)
+
+        return assess_csv(source, sink, evidence, block_bytes=block_bytes, on_progress=step)
+
+
+# --------------------------------------------------------------------------
+# The command (registered by calc.cli: ``main.add_command(cohort_command)``)
+
+
+@click.command("cohort")
+@click.argument("input_path", metavar="INPUT.csv", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    required=True,
+    metavar="OUTPUT.csv",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the result ('-': standard output).",
+)
+def cohort_command(input_path: str, output_path: str) -> None:
+    """Assess every patient of a CSV file (one row per patient) into OUTPUT.csv.
+
+    Columns: failure_type, meld, alt, tbil (required); alt_unit, tbil_unit,
+    transplant_date (optional); any other column, such as id, is copied through
+    untouched. A row that cannot be assessed gets a message in the error
+    column and the others are assessed. A summary goes to standard error.
+    """
+    try:
+        evidence = load_evidence()
+        summary = run_cohort(input_path, output_path, evidence, progress=sys.stderr.isatty())
+    except CohortFileError as exc:
+        click.echo(f"calc: error: {input_path}: {exc}", err=True)
+        sys.exit(2)
+    except EvidenceError as exc:
+        click.echo(f"calc: error: {exc}", err=True)
+        sys.exit(2)
+    except BrokenPipeError:  # the reader of standard output stopped (`| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    click.echo(summary.line(), err=True)
