@@ -6,12 +6,27 @@ import statistics
 import time
 from collections.abc import Callable
 
+from calc.assessment import run, validate_request
 from calc.engine import assess
 from calc.evidence import load_evidence
 from calc.inputs import validate_inputs
 from calc.report import to_dict
 
 RAW = {"failure_type": "ACLF", "meld": 28, "alt": 240, "tbil": 320}
+# The same patient with the baseline MELD computed from labs (meld.md worked example labs).
+RAW_LABS = {
+    "failure_type": "ACLF",
+    "alt": 240,
+    "tbil": 4.2,
+    "tbil_unit": "mg/dL",
+    "labs": {
+        "inr": 1.2,
+        "creatinine": 1.9,
+        "creatinine_unit": "mg/dL",
+        "dialysis": False,
+        "sodium": 125,
+    },
+}
 
 
 def _per_call_us(fn: Callable[[], object], calls: int, repeats: int) -> float:
@@ -44,9 +59,13 @@ def measure(calls: int = 2000, repeats: int = 15) -> dict[str, float]:
     def everything() -> object:
         return to_dict(assess(validate_inputs(RAW, allow_text=False), evidence))
 
+    def with_labs() -> object:
+        return to_dict(run(validate_request(RAW_LABS, allow_text=False), evidence))
+
     return {
         "validate_inputs": _per_call_us(validate, calls, repeats),
         "assess": _per_call_us(engine, calls, repeats),
         "to_dict": _per_call_us(report, calls, repeats),
         "validate_inputs + assess + to_dict": _per_call_us(everything, calls, repeats),
+        "the same with MELD from labs (MELD, MELD-Na)": _per_call_us(with_labs, calls, repeats),
     }
