@@ -293,14 +293,18 @@ def lab_text(value: float, unit: str) -> str:
     return f"{entered(value)} {unit_label(unit)}".strip()
 
 
+LAB_NAMES = {"inr": "INR"}
+
+
 def meld_working_lines(result: MeldResult) -> list[str]:
     """The working of the MELD scores, line by line (for text and the page)."""
     w = result.working
     lines = []
     for lab in w.entered:
-        line = f"{lab.field}: {lab_text(lab.value, lab.unit)}"
+        line = f"{LAB_NAMES.get(lab.field, lab.field)}: {lab_text(lab.value, lab.unit)}"
         if lab.unit != lab.unit_canonical:
-            line += f" = {lab_text(lab.value_canonical, lab.unit_canonical)}"
+            # A converted value to 6 significant digits (the JSON keeps full precision).
+            line += f" = {lab.value_canonical:.6g} {unit_label(lab.unit_canonical)}"
         lines.append(line)
     lines.append(f"dialysis ≥ 2× in the past week: {'yes' if w.dialysis else 'no'}")
     c = w.classic
@@ -326,7 +330,7 @@ def meld_working_lines(result: MeldResult) -> list[str]:
             f"INR {m3.inr:g}, creatinine {m3.creatinine_mg_dl:g}, sodium {m3.sodium_mmol_l:g}, "
             f"albumin {m3.albumin_g_dl:g} → {m3.unrounded:.2f} → {m3.meld_3_0}"
         )
-    lines += [f"not calculated: {n}" for n in w.not_calculated]
+    lines += list(w.not_calculated)
     lines += [f"bound applied: {b}" for b in w.bounds_applied]
     return lines
 

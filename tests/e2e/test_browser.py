@@ -295,7 +295,16 @@ def test_save_at_visit_one_open_and_print_with_follow_up(
         assert "Pages:           1" in info.stdout, (paper, info.stdout)
         raw = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
         flat = " ".join(raw.stdout.split())
-        for expected in ["FOLLOW-UP-REF", "ALT has fallen 42 %", "day 61", "Follow-up"]:
+        for expected in [
+            "FOLLOW-UP-REF",
+            "ALT has fallen 42 %",
+            "day 61",
+            "Follow-up",
+            "Classic MELD 28",
+            # The working of the MELD from labs prints too: values as converted and used.
+            "creatinine: 150 μmol/L = 1.69683 mg/dL",
+            "MELD(i) = 27.",
+        ]:
             assert expected in flat, (paper, expected)
     subprocess.run(
         ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(pdf.with_suffix(""))],
