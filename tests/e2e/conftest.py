@@ -1,7 +1,7 @@
 """A real browser against the production server.
 
 Debian's ``chromium`` driven by Playwright for Python (``executable_path``;
-never ``playwright install``). A missing browser is a failure, not a skip:
+Playwright never downloads a browser of its own). A missing browser is a failure, not a skip:
 the README's test command installs it.
 """
 
