@@ -8,13 +8,19 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from calc.cohort import run_cohort
 from calc.evidence import load_evidence
 
 HEADER = "id,failure_type,meld,alt,alt_unit,tbil,tbil_unit,transplant_date,note"
+LAB_HEADER = (
+    "labs_bilirubin,labs_bilirubin_unit,labs_inr,labs_creatinine,labs_creatinine_unit,"
+    "labs_dialysis,labs_sodium,labs_albumin,labs_albumin_unit,labs_sex"
+)
 # `calc cohort` (calc.cli registers cohort_command) and, at exit, the process's peak
 # resident memory: VmHWM, which exec resets (ru_maxrss would count the parent's).
 COMMAND = """
@@ -28,15 +34,18 @@ cohort_command(sys.argv[1:])
 """
 
 
-def make_csv(path: Path, rows: int, seed: int = 2018, block: int = 100_000) -> Path:
+def make_csv(
+    path: Path, rows: int, seed: int = 2018, block: int = 100_000, *, labs: bool = False
+) -> Path:
     """A cohort file of ``rows`` patients, as a ward spreadsheet would hold them.
 
     Mostly U/L and μmol/L, some μkat/L and mg/dL; 70 % with a transplant date;
     one row in 200 refused (a MELD of "nan"), so the error path is timed too.
+    With ``labs``, the MELD lab columns too (see :func:`lab_columns`).
     """
     rng = np.random.default_rng(seed)
     with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(HEADER + "\n")
+        f.write(HEADER + ("," + LAB_HEADER if labs else "") + "\n")
         for start in range(0, rows, block):
             n = min(block, rows - start)
             ukat = rng.random(n) < 0.1
@@ -57,8 +66,56 @@ def make_csv(path: Path, rows: int, seed: int = 2018, block: int = 100_000) -> P
                 np.where(rng.random(n) < 0.7, day.astype(str), "").tolist(),
                 np.where(rng.random(n) < 0.1, "ward 4", "").tolist(),
             ]
+            if labs:
+                cols += lab_columns(rng, n, cols[2])
             f.write("\n".join(map(",".join, zip(*cols, strict=True))) + "\n")
     return path
+
+
+def lab_columns(rng: np.random.Generator, n: int, meld: list[str]) -> list[list[str]]:
+    """MELD labs as a laboratory prints them: 90 % of rows give labs, and half of those
+    leave meld blank (MELD from the labs; ``meld`` is changed in place); 30 % give
+    their own bilirubin (else the TBIL is used); some μmol/L creatinine, g/L albumin;
+    sodium, albumin and sex mostly given (MELD-Na and MELD 3.0)."""
+    given = rng.random(n) < 0.9
+    blank = given & (rng.random(n) < 0.5)
+    meld[:] = np.where(blank, "", np.array(meld, dtype=object)).tolist()
+
+    def cell(values: npt.NDArray[Any], present: npt.NDArray[np.bool_]) -> list[str]:
+        out: list[str] = np.where(present, values, "").tolist()
+        return out
+
+    own_bili = given & (rng.random(n) < 0.3)
+    cr_umol = rng.random(n) < 0.3
+    sodium = given & (rng.random(n) < 0.9)
+    albumin = given & (rng.random(n) < 0.8)
+    alb_g_l = rng.random(n) < 0.3
+    return [
+        cell(np.round(rng.uniform(0.3, 30, n), 1).astype(str), own_bili),
+        cell(np.full(n, "mg/dL"), own_bili),
+        cell(np.round(rng.uniform(0.8, 4, n), 2).astype(str), given),
+        cell(
+            np.where(
+                cr_umol,
+                rng.integers(35, 600, n).astype(str),
+                np.round(rng.uniform(0.4, 6, n), 2).astype(str),
+            ),
+            given,
+        ),
+        cell(np.where(cr_umol, "umol/L", "mg/dL"), given),
+        cell(np.where(rng.random(n) < 0.05, "yes", "no"), given),
+        cell(rng.integers(118, 146, n).astype(str), sodium),
+        cell(
+            np.where(
+                alb_g_l,
+                rng.integers(15, 46, n).astype(str),
+                np.round(rng.uniform(1.5, 4.5, n), 1).astype(str),
+            ),
+            albumin,
+        ),
+        cell(np.where(alb_g_l, "g/L", "g/dL"), albumin),
+        cell(rng.choice(["female", "male"], n), given),
+    ]
 
 
 @dataclass(frozen=True)
@@ -103,11 +160,17 @@ def time_command(src: Path, out: Path) -> tuple[float, int]:
 
 
 def measure(
-    sizes: list[int], workdir: Path, *, repeats: int = 3, end_to_end: bool = True
+    sizes: list[int],
+    workdir: Path,
+    *,
+    repeats: int = 3,
+    end_to_end: bool = True,
+    labs: bool = False,
 ) -> list[CohortTiming]:
+    """Time the cohort on files of ``sizes`` rows (``labs``: with the MELD lab columns)."""
     out: list[CohortTiming] = []
     for rows in sizes:
-        src = make_csv(workdir / f"cohort-{rows}.csv", rows)
+        src = make_csv(workdir / f"cohort-{rows}.csv", rows, labs=labs)
         dst = workdir / f"cohort-{rows}.out.csv"
         reps = repeats if rows <= 200_000 else min(repeats, 2)
         in_process = time_in_process(src, dst, reps)

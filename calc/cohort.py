@@ -18,6 +18,15 @@ as ``float`` reads them); any other text goes to validate_inputs, so a refused
 value gets its message, and a value it accepts in another spelling
 (``" 240"``) is accepted here too.
 
+MELD from labs: the optional ``labs_<field>`` columns are the API's ``labs``
+object, and each row is validated as :func:`calc.assessment.validate_request`
+validates it (same rules, messages keyed ``labs.<field>``): each distinct unit,
+dialysis or sex text checked once by :func:`calc.meld.validate_labs`, plain
+decimals inside their range read with numpy, anything else checked by
+validate_labs. The three scores are computed in float64; the few rows whose
+unrounded score lies within ROUNDING_MARGIN of a rounding tie are recomputed by
+:func:`calc.meld.compute_meld`, so every score equals the engine's exactly.
+
 The file is read in blocks of whole records (4 MiB, about 80,000 rows) split
 into cells with numpy, and written block by block: memory stays bounded
 whatever the length of the file. Pure apart from file I/O: no Flask.
@@ -36,6 +45,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
@@ -45,7 +55,8 @@ import click
 import numpy as np
 import numpy.typing as npt
 
-from .engine import MELD_CAP, MELD_FLOOR, assess, decimals_of
+from . import meld as _meld
+from .engine import MELD_CAP, MELD_FLOOR, MELD_LABS_TOLERANCE, assess, decimals_of
 from .evidence import Evidence, EvidenceError, FailureType, load_evidence
 from .inputs import (
     ALT_RANGES,
@@ -61,6 +72,22 @@ from .inputs import (
     alt_to_u_l,
     tbil_to_umol_l,
     validate_inputs,
+)
+from .meld import (
+    ALBUMIN_RANGES,
+    BILIRUBIN_RANGES,
+    CREATININE_RANGES,
+    INR_RANGE,
+    SODIUM_RANGE,
+    AlbuminUnit,
+    CreatinineUnit,
+    LabInputs,
+    Sex,
+    albumin_to_g_dl,
+    bilirubin_to_mg_dl,
+    compute_meld,
+    creatinine_to_mg_dl,
+    validate_labs,
 )
 from .version import __version__
 
@@ -133,9 +160,59 @@ WARNING_CODES: Final = (
     "tbil_at_or_below_pooled",
 )  # the order calc.engine._warnings emits them
 
+#: MELD from labs: ``labs_<field>`` holds the API's ``labs.<field>`` (calc.assessment).
+LAB_FIELDS: Final = (
+    "bilirubin",
+    "bilirubin_unit",
+    "inr",
+    "creatinine",
+    "creatinine_unit",
+    "dialysis",
+    "sodium",
+    "albumin",
+    "albumin_unit",
+    "sex",
+)
+LAB_COLUMNS: Final = tuple(f"labs_{f}" for f in LAB_FIELDS)
+# The order in which calc.meld.validate_labs checks the labs (and lists its errors).
+_LAB_CHECK_ORDER: Final = (
+    "bilirubin_unit",
+    "bilirubin",
+    "inr",
+    "creatinine_unit",
+    "creatinine",
+    "dialysis",
+    "sodium",
+    "albumin_unit",
+    "albumin",
+    "sex",
+)
+# A row gives labs when one of these cells holds a value, as the form decides; unit,
+# dialysis and sex cells filled down a whole column do not count.
+_LAB_VALUES: Final = ("bilirubin", "inr", "creatinine", "sodium", "albumin")
+# With any lab column, these must be columns too (else every row with labs is refused) ...
+_LAB_REQUIRED: Final = ("labs_inr", "labs_creatinine", "labs_creatinine_unit", "labs_dialysis")
+# ... and a value column comes with its unit column (units have no default: calc.meld).
+_LAB_PAIRS: Final = (
+    ("labs_bilirubin", "labs_bilirubin_unit"),
+    ("labs_creatinine", "labs_creatinine_unit"),
+    ("labs_albumin", "labs_albumin_unit"),
+)
+#: Columns added after OUTPUT_COLUMNS when the input has lab columns.
+LAB_OUTPUT_COLUMNS: Final = (
+    "meld_used",
+    "meld_source",
+    "labs_meld",
+    "labs_meld_na",
+    "labs_meld_3_0",
+)
+LAB_WARNING_CODES: Final = ("meld_labs_disagree",)  # after WARNING_CODES, as the engine emits it
+
 FAILURE_TYPES: Final = tuple(FailureType)
 ALT_UNITS: Final = tuple(AltUnit)
 TBIL_UNITS: Final = tuple(TbilUnit)
+CREATININE_UNITS: Final = tuple(CreatinineUnit)
+ALBUMIN_UNITS: Final = tuple(AlbuminUnit)
 DEFAULT_BLOCK_BYTES: Final = 4 << 20  # read 4 MiB at a time (~80,000 rows)
 _WRITE_ROWS: Final = 8192
 
@@ -163,6 +240,7 @@ class CohortInputs:
     alt_u_l: FloatArray
     tbil_umol_l: FloatArray
     transplant_date: DateArray
+    meld_labs_disagree: BoolArray | None = None  # typed MELD and labs' MELD differ by > 1
 
 
 @dataclass(frozen=True)
@@ -285,26 +363,30 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
     )
 
     # Warnings: calc.engine._warnings, as bits in WARNING_CODES order.
+    disagree = inputs.meld_labs_disagree  # calc.engine._labs_warnings
     flags = (
         g.no_estimate[ft],
         available & out["bounded_at_floor"],
         (ft == FAILURE_TYPES.index(FailureType.ACLF)) & (meld < warning_threshold),
         g.spread_exceeds_mean[ft],
         ~informative,
+        np.zeros(n, bool) if disagree is None else disagree,
     )
+    codes = (*WARNING_CODES, *LAB_WARNING_CODES)
     bits = np.zeros(n, np.intp)
     for i, flag in enumerate(flags):
         bits |= flag.astype(np.intp) << i
     table = np.array(
         [
-            ";".join(c for i, c in enumerate(WARNING_CODES) if key >> i & 1)
-            for key in range(1 << len(WARNING_CODES))
+            ";".join(c for i, c in enumerate(codes) if key >> i & 1)
+            for key in range(1 << len(codes))
         ],
         dtype=object,
     )
     out["warnings"] = table[bits]
     out["evidence_version"] = np.full(n, evidence.evidence_version, object)
     out["calc_version"] = np.full(n, __version__, object)
+    out["meld_labs_disagree"] = flags[-1]
     return out
 
 
@@ -472,8 +554,10 @@ def _parse_measure(
     ranges: Mapping[Any, Range],
     canonical: Callable[[PatientInputs], float],
     to_canonical: Callable[[float, Any], float],
-) -> tuple[FloatArray, dict[int, Messages]]:
-    """ALT or TBIL -> value in the canonical unit (NaN if refused), and row -> messages.
+    entered: Callable[[PatientInputs], float],
+) -> tuple[FloatArray, FloatArray, dict[int, Messages]]:
+    """ALT or TBIL -> value in the canonical unit and as entered (NaN if refused), and
+    row -> messages.
 
     Plain decimals inside the unit's range are accepted here (validate_inputs
     accepts them whatever else it checks); every other text goes to
@@ -487,6 +571,7 @@ def _parse_measure(
     highs = np.array([ranges[x].high for x in units])
     ok = has_unit & (value >= lows[u]) & (value <= highs[u])  # NaN compares False
     factor = np.array([to_canonical(1.0, x) for x in units])  # x * 1.0 == x exactly
+    as_entered = np.where(ok, value, np.nan)
     value = np.where(ok, value * factor[u], np.nan)
     errors: dict[int, Messages] = {}
     cache: dict[tuple[str, int], PatientInputs | Messages] = {}
@@ -497,9 +582,10 @@ def _parse_measure(
         result = cache[key]
         if isinstance(result, PatientInputs):
             value[i] = canonical(result)
+            as_entered[i] = entered(result)
         else:
             errors[i] = result
-    return value, errors
+    return value, as_entered, errors
 
 
 @dataclass(frozen=True)
@@ -509,6 +595,7 @@ class ParsedRows:
     inputs: CohortInputs
     valid: BoolArray
     errors: list[str]  # "" for a valid row; else the message of validate_inputs
+    labs: LabScores | None = None  # when the input has lab columns
 
 
 def parse_rows(
@@ -569,16 +656,23 @@ def _parse_cells(cells: Mapping[str, _Cells], n: int, row_errors: Mapping[int, s
         return p.tbil_unit
 
     ft = _categorical("failure_type", cells["failure_type"], n, ft_of, FAILURE_TYPES, errors)
-    meld_index = _categorical("meld", cells["meld"], n, meld_of, _MELDS, errors)
+    meld_index = _categorical("meld", cells.get("meld"), n, meld_of, _MELDS, errors)
     alt_unit = _categorical("alt_unit", cells.get("alt_unit"), n, alt_unit_of, ALT_UNITS, errors)
     tbil_unit = _categorical(
         "tbil_unit", cells.get("tbil_unit"), n, tbil_unit_of, TBIL_UNITS, errors
     )
-    alt, errors["alt"] = _parse_measure(
-        "alt", cells["alt"], alt_unit, ALT_UNITS, ALT_RANGES, _alt_u_l, alt_to_u_l
+    alt, _, errors["alt"] = _parse_measure(
+        "alt", cells["alt"], alt_unit, ALT_UNITS, ALT_RANGES, _alt_u_l, alt_to_u_l, _alt_entered
     )
-    tbil, errors["tbil"] = _parse_measure(
-        "tbil", cells["tbil"], tbil_unit, TBIL_UNITS, TBIL_RANGES, _tbil_umol_l, tbil_to_umol_l
+    tbil, tbil_entered, errors["tbil"] = _parse_measure(
+        "tbil",
+        cells["tbil"],
+        tbil_unit,
+        TBIL_UNITS,
+        TBIL_RANGES,
+        _tbil_umol_l,
+        tbil_to_umol_l,
+        _tbil_entered,
     )
 
     days = np.full(n, _NAT, np.int64)
@@ -598,7 +692,22 @@ def _parse_cells(cells: Mapping[str, _Cells], n: int, row_errors: Mapping[int, s
                 days[i] = (result.transplant_date - _EPOCH).days
         errors["transplant_date"] = date_errors
 
-    valid = (ft >= 0) & (meld_index >= 0) & ~np.isnan(alt) & ~np.isnan(tbil)
+    meld_ok = meld_index >= 0
+    labs: _Labs | None = None
+    if any(c in cells for c in LAB_COLUMNS):
+        labs = _parse_labs(cells, n, tbil_entered, tbil_unit)
+        # calc.assessment.validate_request: a blank MELD with labs is the labs' classic
+        # MELD; if the labs are refused, their messages say why, with no MELD message.
+        meld_cells = cells.get("meld")
+        blank_meld = ~_filled(meld_cells, n) if meld_cells is not None else np.ones(n, bool)
+        from_labs = labs.given & blank_meld
+        meld_ok = meld_ok | from_labs
+        errors["meld"] = {i: m for i, m in errors.get("meld", {}).items() if not from_labs[i]}
+        meld_index = np.where(from_labs, labs.meld - _MELDS[0], meld_index)
+
+    valid = (ft >= 0) & meld_ok & ~np.isnan(alt) & ~np.isnan(tbil)
+    if labs is not None:
+        valid &= ~labs.given | labs.valid
     valid[list(row_errors)] = False
     valid[list(errors["transplant_date"]) if "transplant_date" in errors else []] = False
     messages = [""] * n
@@ -606,19 +715,41 @@ def _parse_cells(cells: Mapping[str, _Cells], n: int, row_errors: Mapping[int, s
         if i in row_errors:
             messages[i] = row_errors[i]
             continue
-        # InputError's own text, the fields in the order validate_inputs checks them.
-        found = {f: list(errors[f][i]) for f in _CHECK_ORDER if i in errors.get(f, {})}
+        # InputError's own text: the labs' fields first, in the order validate_labs
+        # checks them, then the others in the order validate_inputs checks them.
+        found: dict[str, list[str]] = {}
+        if labs is not None:
+            found = {
+                f"labs.{f}": list(labs.errors[f][i])
+                for f in _LAB_CHECK_ORDER
+                if i in labs.errors.get(f, {})
+            }
+        found.update({f: list(errors[f][i]) for f in _CHECK_ORDER if i in errors.get(f, {})})
         messages[i] = str(InputError(found))
 
     meld = np.array(_MELDS, np.int64)[np.where(valid, meld_index, 0)]
+    scores: LabScores | None = None
+    disagree = None
+    if labs is not None:
+        given = valid & labs.given
+        source_labs = valid & from_labs
+        disagree = given & ~source_labs & (np.abs(labs.meld - meld) > MELD_LABS_TOLERANCE)
+        scores = LabScores(
+            given=given,
+            meld_from_labs=source_labs,
+            meld=np.where(given, labs.meld, 0),
+            meld_na=np.where(given, labs.meld_na, 0),
+            meld_3_0=np.where(given, labs.meld_3_0, 0),
+        )
     inputs = CohortInputs(
         failure_type=np.where(valid, ft, 0),
         meld=meld,
         alt_u_l=np.where(valid, alt, 1.0),
         tbil_umol_l=np.where(valid, tbil, 1.0),
         transplant_date=np.where(valid, days, _NAT).view("datetime64[D]"),
+        meld_labs_disagree=disagree,
     )
-    return ParsedRows(inputs=inputs, valid=valid, errors=messages)
+    return ParsedRows(inputs=inputs, valid=valid, errors=messages, labs=scores)
 
 
 def _alt_u_l(p: PatientInputs) -> float:
@@ -627,6 +758,433 @@ def _alt_u_l(p: PatientInputs) -> float:
 
 def _tbil_umol_l(p: PatientInputs) -> float:
     return p.tbil_umol_l
+
+
+def _alt_entered(p: PatientInputs) -> float:
+    return p.alt_entered
+
+
+def _tbil_entered(p: PatientInputs) -> float:
+    return p.tbil_entered
+
+
+# --------------------------------------------------------------------------
+# MELD from labs: validate_labs' checks, and the three scores over whole columns
+
+
+@dataclass(frozen=True)
+class LabScores:
+    """The MELD scores of the rows that gave labs (0 where a score is not computed)."""
+
+    given: BoolArray  # valid rows with labs
+    meld_from_labs: BoolArray  # valid rows whose MELD is the labs' (meld_source "labs")
+    meld: IntArray  # classic MELD, capped at 40
+    meld_na: IntArray
+    meld_3_0: IntArray
+
+
+@dataclass(frozen=True)
+class _Labs:
+    given: BoolArray  # the row gives labs (one lab value cell holds a value)
+    valid: BoolArray  # ... and validate_labs accepts them
+    errors: dict[str, dict[int, Messages]]  # lab field -> row -> messages
+    meld: IntArray  # where valid (and the TBIL, when it is the bilirubin, valid); else 0
+    meld_na: IntArray
+    meld_3_0: IntArray
+
+
+# The other labs of a row whose one lab is checked by validate_labs: all valid.
+_LAB_FILLER: Final[dict[str, str]] = {
+    "bilirubin": _inside_every_unit(BILIRUBIN_RANGES),
+    "bilirubin_unit": TBIL_UNITS[0].value,
+    "inr": repr(INR_RANGE.low),
+    "creatinine": _inside_every_unit(CREATININE_RANGES),
+    "creatinine_unit": CREATININE_UNITS[0].value,
+    "dialysis": "no",
+}
+_ALBUMIN_FILLER: Final = _inside_every_unit(ALBUMIN_RANGES)
+_SEXES: Final = (None, Sex.FEMALE, Sex.MALE)
+_DIALYSIS: Final = (False, True)
+
+
+def _check_lab(field: str, text: str | None, **context: str) -> LabInputs | Messages:
+    """``validate_labs`` on one lab (others valid): the labs, or that lab's messages."""
+    raw: dict[str, object] = {**_LAB_FILLER, **context, field: text}
+    if text is None:
+        del raw[field]  # a blank cell: the field is left out of the labs object
+    try:
+        return validate_labs(raw, allow_text=True)
+    except InputError as exc:
+        if set(exc.errors) != {field}:  # pragma: no cover - the filler is valid
+            raise
+        return tuple(exc.errors[field])
+
+
+def _filled(cells: _Cells | None, n: int) -> BoolArray:
+    """Cells that are not blank (``text.strip()`` not empty, as the API's blank)."""
+    if cells is None:
+        return np.zeros(n, bool)
+    filled = cells.length > 0
+    if cells.buf.size:
+        first = cells.buf[np.minimum(cells.start, cells.buf.size - 1)]
+        for i in np.flatnonzero(filled & ((first <= 32) | (first >= 128))).tolist():
+            filled[i] = bool(cells.text(i).strip())  # blanks, or non-ASCII: Python decides
+    return filled
+
+
+def _lab_choice(
+    field: str,
+    cells: _Cells | None,
+    n: int,
+    read: Callable[[LabInputs], object],
+    table: Sequence[object],
+    context: Mapping[str, str],
+) -> tuple[IntArray, IntArray, list[LabInputs | Messages]]:
+    """A lab with few distinct texts (a unit, dialysis, sex): each checked once. Each
+    row's index into ``table`` (-1: refused), its text's code and each text's result."""
+    texts: Sequence[str | None] = [None]
+    codes = np.zeros(n, np.int64)
+    if cells is not None:
+        codes, texts = _distinct(cells)
+    results = [
+        _check_lab(field, t if t is not None and t.strip() else None, **context) for t in texts
+    ]
+    index = np.array(
+        [table.index(read(r)) if isinstance(r, LabInputs) else -1 for r in results], np.int64
+    )
+    return index[codes], codes, results
+
+
+def _lab_value(
+    field: str,
+    cells: _Cells | None,
+    rows: BoolArray,
+    unit: IntArray | None,
+    units: Sequence[StrEnum],
+    ranges: Sequence[Range],
+    read: Callable[[LabInputs], float],
+) -> tuple[FloatArray, dict[int, Messages]]:
+    """A lab value as entered, for ``rows`` (NaN elsewhere and where refused), and
+    row -> messages. Plain decimals inside the unit's range are accepted here; every
+    other text (a blank cell: left out) goes to validate_labs. Rows whose unit was
+    refused are not checked, as in validate_labs."""
+    n = rows.size
+    value = _plain_decimals(cells) if cells is not None else np.full(n, np.nan)
+    u = np.zeros(n, np.int64) if unit is None else unit
+    check = rows & (u >= 0)
+    uu = np.where(check, u, 0)
+    lows = np.array([r.low for r in ranges])
+    highs = np.array([r.high for r in ranges])
+    ok = check & (value >= lows[uu]) & (value <= highs[uu])  # NaN compares False
+    value = np.where(ok, value, np.nan)
+    errors: dict[int, Messages] = {}
+    cache: dict[tuple[str | None, int], LabInputs | Messages] = {}
+    for i in np.flatnonzero(check & ~ok).tolist():
+        text = cells.text(i) if cells is not None else None
+        key = (text if text is not None and text.strip() else None, int(uu[i]))
+        if key not in cache:
+            context = {} if unit is None else {f"{field}_unit": units[key[1]].value}
+            cache[key] = _check_lab(field, key[0], **context)
+        result = cache[key]
+        if isinstance(result, LabInputs):
+            value[i] = read(result)
+        else:
+            errors[i] = result
+    return value, errors
+
+
+def _entered_unit(q: _meld.Quantity | None) -> str | None:
+    return None if q is None else q.unit
+
+
+def _parse_labs(
+    cells: Mapping[str, _Cells], n: int, tbil_entered: FloatArray, tbil_unit: IntArray
+) -> _Labs:
+    """The ``labs_`` cells as calc.assessment.validate_request reads a labs object.
+
+    A row gives labs when a lab value cell is not blank; its labs object is then
+    every non-blank ``labs_`` cell (a blank cell is a field left out). Without a
+    bilirubin, the bilirubin is the TBIL in its own unit, and its errors are the
+    TBIL's (reported under ``tbil``, not here).
+    """
+    col = {f: cells.get(f"labs_{f}") for f in LAB_FIELDS}
+    filled = {f: _filled(col[f], n) for f in LAB_FIELDS}
+    given = np.zeros(n, bool)
+    for f in _LAB_VALUES:
+        given |= filled[f]
+    errors: dict[str, dict[int, Messages]] = {}
+
+    def choice(
+        field: str,
+        applies: BoolArray,
+        read: Callable[[LabInputs], object],
+        table: Sequence[object],
+        **context: str,
+    ) -> IntArray:
+        per_row, codes, results = _lab_choice(field, col[field], n, read, table, context)
+        per_row = np.where(applies, per_row, -1)
+        refused = applies & (per_row < 0)
+        errors[field] = {
+            i: cast("Messages", results[int(codes[i])]) for i in np.flatnonzero(refused).tolist()
+        }
+        return per_row
+
+    own_bili = given & filled["bilirubin"]
+    bili_unit = choice(
+        "bilirubin_unit",
+        own_bili,
+        lambda r: _entered_unit(r.bilirubin_as_entered),
+        [u.value for u in TBIL_UNITS],
+    )
+    bili, errors["bilirubin"] = _lab_value(
+        "bilirubin",
+        col["bilirubin"],
+        own_bili,
+        bili_unit,
+        TBIL_UNITS,
+        [BILIRUBIN_RANGES[u] for u in TBIL_UNITS],
+        lambda r: _quantity_value(r.bilirubin_as_entered),
+    )
+    inr, errors["inr"] = _lab_value("inr", col["inr"], given, None, (), [INR_RANGE], _inr)
+    cr_unit = choice(
+        "creatinine_unit",
+        given,
+        lambda r: _entered_unit(r.creatinine_as_entered),
+        [u.value for u in CREATININE_UNITS],
+    )
+    cr, errors["creatinine"] = _lab_value(
+        "creatinine",
+        col["creatinine"],
+        given,
+        cr_unit,
+        CREATININE_UNITS,
+        [CREATININE_RANGES[u] for u in CREATININE_UNITS],
+        lambda r: _quantity_value(r.creatinine_as_entered),
+    )
+    dialysis = choice("dialysis", given, _dialysis, _DIALYSIS)
+    sodium, errors["sodium"] = _lab_value(
+        "sodium", col["sodium"], given & filled["sodium"], None, (), [SODIUM_RANGE], _sodium
+    )
+    alb_given = given & filled["albumin"]
+    alb_unit = choice(
+        "albumin_unit",
+        alb_given | (given & filled["albumin_unit"]),
+        lambda r: _entered_unit(r.albumin_as_entered),
+        [u.value for u in ALBUMIN_UNITS],
+        albumin=_ALBUMIN_FILLER,
+    )
+    alb_unit = np.where(alb_given, alb_unit, -1)  # no albumin: no unit either
+    albumin, errors["albumin"] = _lab_value(
+        "albumin",
+        col["albumin"],
+        alb_given,
+        alb_unit,
+        ALBUMIN_UNITS,
+        [ALBUMIN_RANGES[u] for u in ALBUMIN_UNITS],
+        lambda r: _quantity_value(r.albumin_as_entered),
+    )
+    sex = choice("sex", given & filled["sex"], _sex, _SEXES)
+    sex = np.where(given & filled["sex"], sex, 0)
+
+    refused = np.zeros(n, bool)
+    for field_errors in errors.values():
+        refused[list(field_errors)] = True
+    valid = given & ~refused
+    # Without a bilirubin: the TBIL as entered, in its unit (NaN: the TBIL was refused).
+    bili = np.where(own_bili, bili, tbil_entered)
+    bili_unit = np.where(own_bili, bili_unit, tbil_unit)
+    rows = valid & ~np.isnan(bili)
+    meld, meld_na, meld_3_0 = _lab_scores(
+        rows, bili, bili_unit, inr, cr, cr_unit, dialysis, sodium, albumin, alb_unit, sex
+    )
+    return _Labs(given, valid, errors, meld, meld_na, meld_3_0)
+
+
+def _quantity_value(q: _meld.Quantity | None) -> float:
+    assert q is not None
+    return q.value
+
+
+def _inr(r: LabInputs) -> float:
+    return r.inr
+
+
+def _sodium(r: LabInputs) -> float:
+    assert r.sodium_mmol_l is not None
+    return r.sodium_mmol_l
+
+
+def _dialysis(r: LabInputs) -> object:
+    return r.dialysis
+
+
+def _sex(r: LabInputs) -> object:
+    return r.sex
+
+
+#: A score whose float value lies this close (relative) to a rounding tie is recomputed
+#: exactly. The float error is below 1e-13 (|value| < 110, a few ulp per term), so a
+#: value outside the margin rounds as the exact decimal value does.
+ROUNDING_MARGIN: Final = 1e-9
+
+
+def _near_tie(value: FloatArray) -> BoolArray:
+    """Within ROUNDING_MARGIN of a ``k + 0.5`` rounding boundary."""
+    return np.abs(value - np.floor(value) - 0.5) <= ROUNDING_MARGIN * np.abs(value)
+
+
+def _f(x: Decimal | int) -> float:
+    return float(x)
+
+
+def _lab_scores(
+    rows: BoolArray,
+    bili: FloatArray,
+    bili_unit: IntArray,
+    inr: FloatArray,
+    cr: FloatArray,
+    cr_unit: IntArray,
+    dialysis: IntArray,
+    sodium: FloatArray,
+    albumin: FloatArray,
+    alb_unit: IntArray,
+    sex: IntArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Classic MELD, MELD-Na and MELD 3.0 (0: not computed) of ``rows``, equal to
+    calc.meld.compute_meld's.
+
+    The formulas of calc.meld in float64. A value that lies within ROUNDING_MARGIN of
+    a rounding boundary (classic: 10 x the formula value, against k + 0.5, which is
+    "to the tenth, half up"; MELD-Na and MELD 3.0: k + 0.5) could round either way,
+    so that row's three scores are recomputed by compute_meld in decimal arithmetic.
+    Bounds, caps and floors are continuous (min, max) and the MELD-Na threshold is
+    tested on the integer MELD(i), so rounding is the only place where float and
+    decimal can part.
+    """
+    n = rows.size
+    idx = np.flatnonzero(rows)
+    one = 1.0
+    b_div = np.array([_f(_BILIRUBIN_DIVISOR[u]) for u in TBIL_UNITS])
+    c_div = np.array([_f(_CREATININE_DIVISOR[u]) for u in CREATININE_UNITS])
+    a_div = np.array([_f(_ALBUMIN_DIVISOR[u]) for u in ALBUMIN_UNITS])
+    b = np.maximum(bili[idx] / b_div[bili_unit[idx]], one)
+    i = np.maximum(inr[idx], one)
+    c = cr[idx] / c_div[cr_unit[idx]]
+    dial = dialysis[idx] == 1
+    ln_b, ln_i = np.log(b), np.log(i)
+
+    # Classic MELD (calc.meld.classic_meld).
+    c4 = np.where(dial, _f(_meld.CLASSIC_CREATININE_CAP_MG_DL), np.clip(c, one, 4.0))
+    formula = (
+        _f(_meld.CLASSIC_CREATININE_COEFFICIENT) * np.log(c4)
+        + _f(_meld.CLASSIC_BILIRUBIN_COEFFICIENT) * ln_b
+        + _f(_meld.CLASSIC_INR_COEFFICIENT) * ln_i
+        + _f(_meld.CLASSIC_CONSTANT)
+    )
+    meld_i_unrounded = formula * _meld.CLASSIC_SCALE
+    meld_i = np.floor(meld_i_unrounded + 0.5).astype(np.int64)
+    near = _near_tie(meld_i_unrounded)
+    meld = np.minimum(meld_i, _meld.MELD_MAX)
+
+    # MELD-Na (calc.meld.meld_na), when sodium is given.
+    na = sodium[idx]
+    has_na = ~np.isnan(na)
+    na_low, na_high = _f(_meld.SODIUM_LOW_MMOL_L), _f(_meld.SODIUM_HIGH_MMOL_L)
+    deficit = _f(_meld.SODIUM_REFERENCE_MMOL_L) - np.clip(
+        np.where(has_na, na, na_high), na_low, na_high
+    )
+    applies = has_na & (meld_i > _meld.MELD_NA_THRESHOLD)
+    na_value = (
+        meld_i
+        + _f(_meld.MELD_NA_SODIUM_COEFFICIENT) * deficit
+        - _f(_meld.MELD_NA_INTERACTION_COEFFICIENT) * meld_i * deficit
+    )
+    near |= applies & _near_tie(na_value)
+    meld_na = np.where(applies, np.floor(na_value + 0.5).astype(np.int64), meld_i)
+    meld_na = np.where(has_na, np.minimum(meld_na, _meld.MELD_MAX), 0)
+
+    # MELD 3.0 (calc.meld.meld_3_0), when sodium, albumin and sex are given.
+    au = alb_unit[idx]
+    has_3 = has_na & (au >= 0) & (sex[idx] > 0)
+    alb = np.where(au >= 0, albumin[idx], 0.0) / a_div[np.maximum(au, 0)]
+    a_deficit = _f(_meld.MELD3_ALBUMIN_REFERENCE_G_DL) - np.clip(
+        alb, _f(_meld.ALBUMIN_LOW_G_DL), _f(_meld.ALBUMIN_HIGH_G_DL)
+    )
+    c3 = np.where(dial, _f(_meld.MELD3_CREATININE_CAP_MG_DL), np.clip(c, one, 3.0))
+    ln_c3 = np.log(c3)
+    value_3 = (
+        np.where(sex[idx] == _SEXES.index(Sex.FEMALE), _f(_meld.MELD3_FEMALE_COEFFICIENT), 0.0)
+        + _f(_meld.MELD3_BILIRUBIN_COEFFICIENT) * ln_b
+        + _f(_meld.MELD3_SODIUM_COEFFICIENT) * deficit
+        - _f(_meld.MELD3_SODIUM_BILIRUBIN_COEFFICIENT) * deficit * ln_b
+        + _f(_meld.MELD3_INR_COEFFICIENT) * ln_i
+        + _f(_meld.MELD3_CREATININE_COEFFICIENT) * ln_c3
+        + _f(_meld.MELD3_ALBUMIN_COEFFICIENT) * a_deficit
+        - _f(_meld.MELD3_ALBUMIN_CREATININE_COEFFICIENT) * a_deficit * ln_c3
+        + _f(_meld.MELD3_CONSTANT)
+    )
+    near |= has_3 & _near_tie(value_3)
+    meld_3_0 = np.where(
+        has_3, np.minimum(np.floor(value_3 + 0.5).astype(np.int64), _meld.MELD_MAX), 0
+    )
+
+    # The rows near a tie: calc.meld.compute_meld, in decimal arithmetic.
+    cache: dict[tuple[object, ...], tuple[int, int, int]] = {}
+    for j in np.flatnonzero(near).tolist():
+        r = int(idx[j])
+        key = (
+            float(bili[r]), int(bili_unit[r]), float(inr[r]), float(cr[r]), int(cr_unit[r]),
+            int(dialysis[r]), float(sodium[r]), float(albumin[r]), int(alb_unit[r]), int(sex[r]),
+        )  # fmt: skip
+        if key not in cache:
+            cache[key] = _exact_scores(*key)
+        meld[j], meld_na[j], meld_3_0[j] = cache[key]
+
+    out = [np.zeros(n, np.int64) for _ in range(3)]
+    for full, part in zip(out, (meld, meld_na, meld_3_0), strict=True):
+        full[idx] = part
+    return out[0], out[1], out[2]
+
+
+# How many of each unit make one canonical unit (calc.meld's conversions).
+_BILIRUBIN_DIVISOR: Final[dict[TbilUnit, Decimal | int]] = {
+    TbilUnit.MG_DL: 1,
+    TbilUnit.UMOL_L: _meld.BILIRUBIN_UMOL_L_PER_MG_DL,
+}
+_CREATININE_DIVISOR: Final[dict[CreatinineUnit, Decimal | int]] = {
+    CreatinineUnit.MG_DL: 1,
+    CreatinineUnit.UMOL_L: _meld.CREATININE_UMOL_L_PER_MG_DL,
+}
+_ALBUMIN_DIVISOR: Final[dict[AlbuminUnit, Decimal | int]] = {
+    AlbuminUnit.G_DL: 1,
+    AlbuminUnit.G_L: _meld.ALBUMIN_G_L_PER_G_DL,
+}
+
+
+def _exact_scores(
+    bili: float,
+    bili_unit: int,
+    inr: float,
+    cr: float,
+    cr_unit: int,
+    dialysis: int,
+    sodium: float,
+    albumin: float,
+    alb_unit: int,
+    sex: int,
+) -> tuple[int, int, int]:
+    """compute_meld on the labs as validate_labs gives them (0: a score not computed)."""
+    labs = LabInputs(
+        bilirubin_mg_dl=bilirubin_to_mg_dl(bili, TBIL_UNITS[bili_unit]),
+        inr=inr,
+        creatinine_mg_dl=creatinine_to_mg_dl(cr, CREATININE_UNITS[cr_unit]),
+        dialysis=bool(dialysis),
+        sodium_mmol_l=None if sodium != sodium else sodium,
+        albumin_g_dl=None if alb_unit < 0 else albumin_to_g_dl(albumin, ALBUMIN_UNITS[alb_unit]),
+        sex=_SEXES[sex],
+    )
+    result = compute_meld(labs)
+    return result.meld, result.meld_na or 0, result.meld_3_0 or 0
 
 
 # --------------------------------------------------------------------------
@@ -712,20 +1270,57 @@ def format_rows(parsed: ParsedRows, result: Mapping[str, AnyArray]) -> list[list
     inputs = parsed.inputs
     missing = np.int64(-1)
     meld_key = np.where(
-        valid, (inputs.failure_type * 64 + inputs.meld) * 2 + result["tbil_informative"], missing
+        valid,
+        ((inputs.failure_type * 64 + inputs.meld) * 2 + result["tbil_informative"]) * 2
+        + result["meld_labs_disagree"],
+        missing,
     )
     # Valid ALT and TBIL are positive: their bit patterns are non-negative integers.
     alt_key = np.where(valid, result["alt_u_l"].view(np.int64), missing)
     tbil_key = np.where(valid, result["tbil_umol_l"].view(np.int64), missing)
     days = inputs.transplant_date.view(np.int64)  # 2000-2099 only: >= 0, NaT < 0
     date_key = np.where(valid & (days >= 0), days, missing)
-    return [
+    added = [
         [_quote(e).encode("utf-8") if e else b"" for e in parsed.errors],
         _block(meld_key, [result[c] for c in _MELD_BLOCK]),
         _block(alt_key, [result[c] for c in _ALT_BLOCK]),
         _block(tbil_key, [result[c] for c in _TBIL_BLOCK]),
         _block(date_key, [result[c] for c in _DATE_BLOCK]),
     ]
+    if parsed.labs is not None:
+        added += _lab_blocks(valid, inputs.meld, parsed.labs)
+    return added
+
+
+_SCORE_BASE: Final = _meld.MELD_MAX + 1  # a score is 6 to 40 (0: none)
+
+
+def _lab_blocks(valid: BoolArray, meld: IntArray, labs: LabScores) -> list[list[bytes]]:
+    """The CSV text of LAB_OUTPUT_COLUMNS, in two runs of columns, each a function of a
+    small integer key: the MELD used and its source; the three scores from the labs."""
+    used_key = np.where(valid, meld * 2 + labs.meld_from_labs, -1)
+    score_key = (labs.meld * _SCORE_BASE + labs.meld_na) * _SCORE_BASE + labs.meld_3_0
+    score_key = np.where(valid, score_key, -1)
+    if valid.size == 0:
+        return [[], []]
+
+    def used_text(k: int) -> str:
+        return f"{k // 2},{'labs' if k % 2 else 'entered'}"
+
+    def score_text(k: int) -> str:
+        scores = (k // _SCORE_BASE**2, k // _SCORE_BASE % _SCORE_BASE, k % _SCORE_BASE)
+        return ",".join(str(x) if x else "" for x in scores)
+
+    return [_keyed_text(used_key, used_text, 1), _keyed_text(score_key, score_text, 2)]
+
+
+def _keyed_text(key: IntArray, text: Callable[[int], str], commas: int) -> list[bytes]:
+    """Each row's cells as ``text(key)`` (formatted once per distinct key); ``key < 0``:
+    empty cells."""
+    uniq, _, inverse = _unique(key)
+    texts = [b"," * commas if k < 0 else text(k).encode("ascii") for k in uniq.tolist()]
+    out: list[bytes] = np.array(texts, dtype=object)[inverse].tolist()
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -872,13 +1467,14 @@ def _header(raw: IO[bytes], block_bytes: int) -> tuple[bytes, list[str], bytes]:
 def _match_columns(header: Sequence[str]) -> dict[str, int]:
     """Input field -> column index; names are matched ignoring case and surrounding blanks."""
     found: dict[str, int] = {}
-    added = set(OUTPUT_COLUMNS)
+    keys = [name.strip().lower() for name in header]
+    labs = any(k in LAB_COLUMNS for k in keys)
+    added = set(OUTPUT_COLUMNS) | (set(LAB_OUTPUT_COLUMNS) if labs else set())
     clashes = []
-    for j, name in enumerate(header):
-        key = name.strip().lower()
+    for j, (name, key) in enumerate(zip(header, keys, strict=True)):
         if key in added:
             clashes.append(name)
-        if key in INPUT_FIELDS:
+        if key in INPUT_FIELDS or key in LAB_COLUMNS:
             if key in found:
                 raise CohortFileError(f"the column {key} appears twice in the header")
             found[key] = j
@@ -888,15 +1484,38 @@ def _match_columns(header: Sequence[str]) -> dict[str, int]:
             + ", ".join(clashes)
             + ": rename or remove them (is this the output of calc cohort?)"
         )
-    missing = [f for f in REQUIRED_FIELDS if f not in found]
+    if labs:
+        _check_lab_columns(found)
+    required = [f for f in REQUIRED_FIELDS if f != "meld" or not labs]
+    missing = [f for f in required if f not in found]
     if missing:
         raise CohortFileError(
             "the header has no column "
             + ", ".join(missing)
-            + f". Required: {', '.join(REQUIRED_FIELDS)}; optional: alt_unit, tbil_unit, "
-            "transplant_date; any other column (such as id) is copied through."
+            + f". Required: {', '.join(REQUIRED_FIELDS)} (meld may be left out when the "
+            "labs_ columns give MELD labs); optional: alt_unit, tbil_unit, transplant_date, "
+            "labs_*; any other column (such as id) is copied through."
         )
     return found
+
+
+def _check_lab_columns(found: Mapping[str, int]) -> None:
+    """Lab columns come complete: the required labs, and each value with its unit."""
+    missing = [c for c in _LAB_REQUIRED if c not in found]
+    if missing:
+        raise CohortFileError(
+            "the header has MELD lab columns but no column "
+            + ", ".join(missing)
+            + f". With lab columns, {', '.join(_LAB_REQUIRED)} are required"
+            " (labs_bilirubin defaults to the TBIL in its own unit)."
+        )
+    for value, unit in _LAB_PAIRS:
+        if (value in found) != (unit in found):
+            has, lacks = (value, unit) if value in found else (unit, value)
+            raise CohortFileError(
+                f"the header has the column {has} but no column {lacks}: a lab value and its "
+                "unit come together (a unit has no default)."
+            )
 
 
 # --------------------------------------------------------------------------
@@ -936,7 +1555,10 @@ def assess_csv(
     try:
         header_line, header, carry = _header(source, block_bytes)
         wanted = _match_columns(header)
-        sink.write(header_line + b"," + ",".join(OUTPUT_COLUMNS).encode("ascii") + b"\n")
+        columns = OUTPUT_COLUMNS
+        if any(c in wanted for c in LAB_COLUMNS):
+            columns = (*OUTPUT_COLUMNS, *LAB_OUTPUT_COLUMNS)
+        sink.write(header_line + b"," + ",".join(columns).encode("ascii") + b"\n")
         rows = assessed = 0
         line_no = 1
         for data in _blocks(source, carry, block_bytes):
@@ -1056,9 +1678,12 @@ def cohort_command(input_path: str, output_path: str) -> None:
     """Assess every patient of a CSV file (one row per patient) into OUTPUT.csv.
 
     Columns: failure_type, meld, alt, tbil (required); alt_unit, tbil_unit,
-    transplant_date (optional); any other column, such as id, is copied through
-    untouched. A row that cannot be assessed gets a message in the error
-    column and the others are assessed. A summary goes to standard error.
+    transplant_date (optional); MELD labs as labs_inr, labs_creatinine,
+    labs_creatinine_unit, labs_dialysis and optionally labs_bilirubin(_unit),
+    labs_sodium, labs_albumin(_unit), labs_sex (then meld may be blank); any other
+    column, such as id, is copied through untouched. A row that cannot be
+    assessed gets a message in the error column and the others are assessed. A
+    summary goes to standard error.
     """
     try:
         evidence = load_evidence()

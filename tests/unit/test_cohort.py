@@ -29,8 +29,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import calc.cohort
+from calc.assessment import run, validate_request
 from calc.cohort import (
     INPUT_FIELDS,
+    LAB_COLUMNS,
+    LAB_OUTPUT_COLUMNS,
     OUTPUT_COLUMNS,
     RANGE_KINDS,
     CohortFileError,
@@ -71,13 +74,14 @@ def run_rows(
     rows: Sequence[Row],
     header: Sequence[str] = HEADER,
     block_bytes: int = calc.cohort.DEFAULT_BLOCK_BYTES,
+    added: Sequence[str] = OUTPUT_COLUMNS,
 ) -> list[Row]:
     """Run the cohort on ``rows`` (dicts keyed by ``header``); the output rows as dicts."""
     src = write_csv(tmp_path / "in.csv", header, [[r.get(h, "") for h in header] for r in rows])
     out = tmp_path / "out.csv"
     summary = run_cohort(src, out, evidence, block_bytes=block_bytes)
     names, records = read_csv(out)
-    assert names == [*header, *OUTPUT_COLUMNS]
+    assert names == [*header, *added]
     assert summary.rows == len(records) == len(rows)
     return [dict(zip(names, rec, strict=True)) for rec in records]
 
@@ -89,7 +93,13 @@ def engine_cells(row: Row, evidence: Evidence) -> dict[str, Any]:
         inputs = validate_inputs(raw, allow_text=True)
     except InputError as exc:
         return {"error": str(exc)}
-    d = to_dict(assess(inputs, evidence))
+    cells = report_cells(to_dict(assess(inputs, evidence)))
+    assert set(cells) == set(OUTPUT_COLUMNS)
+    return cells
+
+
+def report_cells(d: dict[str, Any]) -> dict[str, Any]:
+    """The cohort's added columns as the single-patient report (calc.report.to_dict) has them."""
     mr, alt, tbil = d["meld_reduction"], d["markers"]["alt"], d["markers"]["tbil"]
     ranges = {r["kind"]: r for r in mr["ranges"]}
     cells: dict[str, Any] = {
@@ -120,17 +130,18 @@ def engine_cells(row: Row, evidence: Evidence) -> dict[str, Any]:
         r = ranges.get(kind, {})
         for part in ("low", "high", "meld_after_low", "meld_after_high"):
             cells[f"{kind}_{part}"] = r.get(part)
-    assert set(cells) == set(OUTPUT_COLUMNS)
     return cells
 
 
-def mismatches(out: Row, expected: dict[str, Any]) -> list[str]:
+def mismatches(
+    out: Row, expected: dict[str, Any], columns: Sequence[str] = OUTPUT_COLUMNS
+) -> list[str]:
     """Columns where a cohort output row differs from the engine (floats compared with ==)."""
     if expected["error"]:
         # A refused row: the message of validate_inputs and nothing else.
-        return [c for c in OUTPUT_COLUMNS if out[c] != (expected["error"] if c == "error" else "")]
+        return [c for c in columns if out[c] != (expected["error"] if c == "error" else "")]
     bad = []
-    for col in OUTPUT_COLUMNS:
+    for col in columns:
         want, got = expected[col], out[col]
         if want is None:
             ok = got == ""
@@ -821,3 +832,416 @@ def test_command_into_a_pipe_closed_early(tmp_path: Path) -> None:
     assert first.startswith(b"id,failure_type,")
     assert b"Traceback" not in err
     assert err == b""
+
+
+# --------------------------------------------------------------------------
+# MELD from labs: the labs_ columns are the API's labs object
+#
+# Source of truth: calc.assessment.validate_request(request, allow_text=True), then
+# calc.assessment.run and calc.report.to_dict, on each row alone; the request is the
+# row's fields, plus ``labs`` = its non-blank labs_ cells when a lab value is given.
+
+LAB_HEADER = ["id", *INPUT_FIELDS, *LAB_COLUMNS]
+LAB_ADDED = (*OUTPUT_COLUMNS, *LAB_OUTPUT_COLUMNS)
+LAB_VALUE_COLUMNS = ("labs_bilirubin", "labs_inr", "labs_creatinine", "labs_sodium", "labs_albumin")
+
+
+def request_of(row: Row) -> dict[str, Any]:
+    """The API request a cohort row stands for (the rule in the README, "Cohort mode")."""
+    raw: dict[str, Any] = {k: v for k, v in row.items() if k in INPUT_FIELDS}
+    labs = {k.removeprefix("labs_"): v for k, v in row.items() if k in LAB_COLUMNS and v.strip()}
+    if any(row.get(c, "").strip() for c in LAB_VALUE_COLUMNS):
+        raw["labs"] = labs
+    return raw
+
+
+def engine_cells_labs(row: Row, evidence: Evidence) -> dict[str, Any]:
+    try:
+        request = validate_request(request_of(row), allow_text=True)
+    except InputError as exc:
+        return {"error": str(exc)}
+    d = to_dict(run(request, evidence))
+    cells = report_cells(d)
+    labs = d["labs"] or {}
+    cells.update(
+        meld_used=d["meld_used"]["value"],
+        meld_source=d["meld_used"]["source"],
+        labs_meld=labs.get("meld"),
+        labs_meld_na=labs.get("meld_na"),
+        labs_meld_3_0=labs.get("meld_3_0"),
+    )
+    assert set(cells) == set(LAB_ADDED)
+    return cells
+
+
+def assert_labs_match_engine(rows: Sequence[Row], out: Sequence[Row], evidence: Evidence) -> None:
+    assert len(out) == len(rows)
+    problems = []
+    for i, (row, got) in enumerate(zip(rows, out, strict=True)):
+        assert got["id"] == row["id"]
+        bad = mismatches(got, engine_cells_labs(row, evidence), LAB_ADDED)
+        if bad:
+            problems.append(f"row {i} {row}: {bad[:3]}")
+    assert not problems, "\n".join(problems[:10])
+
+
+def _lab_number(rnd: random.Random, low: float, high: float, near_one: float = 0.0) -> str:
+    """A lab value as a laboratory prints it (1 or 2 decimals), sometimes at or below 1."""
+    r = rnd.random()
+    if r < near_one:
+        return rnd.choice(["1", "1.0", "0.9", "0.5", "1.00", str(round(rnd.uniform(low, 1), 2))])
+    if r < near_one + 0.05:
+        return _number_text(rnd, low, high)  # any spelling, any number of decimals
+    return str(round(rnd.uniform(low, min(high, low + (high - low) / 3)), rnd.choice([1, 2])))
+
+
+def random_lab_row(rnd: random.Random, i: int) -> Row:
+    row = random_row(rnd, i)
+    row["meld"] = rnd.choice(["", "", " ", row["meld"]])  # mostly from the labs
+    cells = dict.fromkeys(LAB_COLUMNS, "")
+    if rnd.random() < 0.08:  # no labs: filled-down units, dialysis and sex do not count
+        cells.update(labs_creatinine_unit="mg/dL", labs_dialysis="no", labs_sex="female")
+        row["meld"] = str(rnd.randint(6, 40))
+        return {**row, **cells}
+    if rnd.random() < 0.5:
+        unit = rnd.choice(["mg/dL", "umol/L", "μmol/L"])
+        low, high = (0.05, 50) if unit == "mg/dL" else (1, 1710)
+        cells.update(
+            labs_bilirubin=_lab_number(rnd, low, high, 0.2 if unit == "mg/dL" else 0),
+            labs_bilirubin_unit=unit,
+        )
+    cr_unit = rnd.choice(["mg/dL", "mg/dL", "umol/L", "µmol/L"])
+    cr_low, cr_high = (0.1, 25) if cr_unit == "mg/dL" else (9, 2210)
+    cells.update(
+        labs_inr=_lab_number(rnd, 0.5, 20, 0.3),
+        labs_creatinine=_lab_number(rnd, cr_low, cr_high, 0.3 if cr_unit == "mg/dL" else 0),
+        labs_creatinine_unit=cr_unit,
+        labs_dialysis=rnd.choice(["no", "no", "no", "No", "false", "yes", "TRUE"]),
+    )
+    if rnd.random() < 0.75:
+        cells["labs_sodium"] = rnd.choice(
+            [str(rnd.randint(118, 142)), f"{rnd.uniform(120, 140):.1f}", "137", "125", "90"]
+        )
+    if rnd.random() < 0.7:
+        al_unit = rnd.choice(["g/dL", "g/dL", "g/L", "G/L"])
+        low, high = (0.5, 7) if al_unit == "g/dL" else (5, 70)
+        cells["labs_albumin"] = _lab_number(rnd, low, high)
+        cells["labs_albumin_unit"] = al_unit
+    if rnd.random() < 0.8:
+        cells["labs_sex"] = rnd.choice(["female", "male", "Female", " MALE"])
+    return {**row, **cells}
+
+
+def tie_rows() -> list[Row]:
+    """Rows whose exact score is a rounding tie, or within 1e-11 of one.
+
+    MELD 3.0 with bilirubin, INR and creatinine at or below 1 is 6 + 1.33 female
+    + 0.82 (137 - Na) + 1.85 (3.5 - albumin): exact ties occur (16.50 for a man with
+    sodium 126 and albumin 2.7, tests/unit/test_meld.py). Classic MELD and MELD-Na
+    have none (ln terms are transcendental; MELD-Na's sodium term is 0.033 (137 - Na)
+    (40 - MELD(i)), a tie only for a sodium that is no finite decimal), so their rows
+    sit a hair from the tie: INR or sodium given to 12 decimals.
+    """
+    import math
+    from decimal import Decimal
+
+    from calc.meld import classic_meld
+
+    base = {"id": "", "failure_type": "ACLF", "meld": "", "alt": "240", "alt_unit": "U/L",
+            "tbil": "0.8", "tbil_unit": "mg/dL", "transplant_date": ""}  # fmt: skip
+    labs = {**dict.fromkeys(LAB_COLUMNS, ""), "labs_creatinine": "1",
+            "labs_creatinine_unit": "mg/dL", "labs_dialysis": "no"}  # fmt: skip
+    m3 = []
+    # In units of 1e-5: sodium and albumin (g/dL) in thousandths (deficits d, a).
+    for d, female in itertools.product(range(12_001), (0, 1)):
+        rest = (50_000 - 600_000 - 133_000 * female - 82 * d) % 100_000
+        a = rest // 5 * pow(37, -1, 20_000) % 20_000  # 185 a = rest (mod 100,000)
+        if rest % 5 == 0 and a <= 2000:
+            m3.append({**base, **labs, "labs_inr": "0.9", "labs_sodium": f"{(137_000 - d) / 1000}",
+                       "labs_albumin": f"{(3500 - a) / 1000}", "labs_albumin_unit": "g/dL",
+                       "labs_sex": "female" if female else "male"})  # fmt: skip
+    classic, na = [], []
+    for k in range(6, 40):  # MELD(i) = 10 (1.12 ln INR + 0.643) a hair from k + 0.5
+        inr = math.exp(((k + 0.5) / 10 - 0.643) / 1.12)
+        for digits in (12, 13, 14):
+            classic.append({**base, **labs, "labs_inr": f"{inr:.{digits}f}"})
+    inr_for: dict[int, str] = {}
+    for i in range(100, 2001):  # INR 1.00 to 20.00
+        inr_for.setdefault(classic_meld(1.0, i / 100, 1.0, dialysis=False).meld_i, f"{i / 100}")
+    for (meld_i, inr), j in itertools.product(inr_for.items(), range(1, 45, 2)):
+        if 11 < meld_i < 40:  # 0.033 x = j / 2 with x = (137 - Na)(40 - MELD(i))
+            deficit = Decimal(500 * j) / 33 / (40 - meld_i)
+            if deficit <= 12:
+                na.append({**base, **labs, "labs_inr": inr,
+                           "labs_sodium": f"{137 - deficit:.12f}"})  # fmt: skip
+    assert len(m3) > 200 and len(classic) > 50 and len(na) > 50
+    rows = m3[:: len(m3) // 200] + classic + na
+    return [{**r, "id": f"T{i}"} for i, r in enumerate(rows)]
+
+
+@pytest.fixture(scope="module")
+def random_lab_rows() -> list[Row]:
+    rnd = random.Random(20210901)  # fixed seed
+    return [random_lab_row(rnd, i) for i in range(3000)]
+
+
+def test_random_lab_rows_are_valid_and_varied(random_lab_rows: list[Row]) -> None:
+    seen: set[str] = set()
+    for row in random_lab_rows:
+        req = validate_request(request_of(row), allow_text=True)  # raises if not valid
+        seen.add(req.inputs.meld_source)
+        if req.labs is not None:
+            w = req.labs.working
+            seen.add("labs")
+            seen.update(f"na:{w.meld_na is not None}" for _ in [0])
+            seen.update(f"m3:{w.meld_3_0 is not None}" for _ in [0])
+            seen.update(b.split(":")[0] + ":" + b.split(" ")[2] for b in w.bounds_applied)
+            if abs(req.labs.meld - req.inputs.meld) > 1 and req.inputs.meld_source == "entered":
+                seen.add("disagree")
+            seen.add("capped" if req.labs.meld == 40 else "")
+    assert {"entered", "labs", "na:True", "na:False", "m3:True", "m3:False"} <= seen
+    assert {"disagree", "capped"} <= seen
+    assert len([s for s in seen if s.startswith("MELD 3.0:")]) >= 4  # floors, caps, bounds
+
+
+def test_labs_equal_engine_on_random_and_tie_rows(
+    tmp_path: Path,
+    evidence: Evidence,
+    random_lab_rows: list[Row],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every added column, field by field, against validate_request -> run -> to_dict.
+
+    The scores are computed in float64 and only rows within 1e-9 of a rounding tie
+    are recomputed by compute_meld: all the tie rows, and few others.
+    """
+    rows = random_lab_rows + tie_rows()
+    recomputed: list[Any] = []
+    real = calc.cohort.compute_meld
+
+    def counting(labs: Any) -> Any:
+        recomputed.append(labs)
+        return real(labs)
+
+    monkeypatch.setattr(calc.cohort, "compute_meld", counting)
+    out = run_rows(tmp_path, evidence, rows, header=LAB_HEADER, added=LAB_ADDED)
+    assert_labs_match_engine(rows, out, evidence)
+    assert all(r["error"] == "" for r in out)
+    ties = len(rows) - len(random_lab_rows)
+    assert ties <= len(recomputed) <= ties + len(random_lab_rows) // 100
+    assert {r["meld_source"] for r in out} == {"entered", "labs"}
+    assert any("meld_labs_disagree" in r["warnings"] for r in out)
+
+
+def test_vectorised_scores_equal_compute_meld_on_many_labs() -> None:
+    """calc.cohort._lab_scores against compute_meld on 20,000 random canonical labs."""
+    import numpy as np
+
+    from calc.cohort import _exact_scores, _lab_scores
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    bili_unit = rng.integers(0, 2, n)  # TBIL_UNITS: umol/L, mg/dL
+    bili = np.where(bili_unit == 1, rng.uniform(0.05, 50, n), rng.uniform(1, 1710, n))
+    cr_unit = rng.integers(0, 2, n)  # mg/dL, umol/L
+    cr = np.where(cr_unit == 0, rng.uniform(0.1, 25, n), rng.uniform(9, 2210, n))
+    inr = rng.uniform(0.5, 20, n)
+    low = rng.random(n) < 0.3  # labs at or below 1
+    bili = np.where(low & (bili_unit == 1), np.round(rng.uniform(0.05, 1, n), 2), bili)
+    cr = np.where(low & (cr_unit == 0), np.round(rng.uniform(0.1, 1, n), 2), cr)
+    inr = np.where(low, np.round(rng.uniform(0.5, 1, n), 2), np.round(inr, 2))
+    dialysis = (rng.random(n) < 0.1).astype(np.int64)
+    sodium = np.where(rng.random(n) < 0.8, np.round(rng.uniform(90, 200, n), 1), np.nan)
+    alb_unit = rng.integers(-1, 2, n)
+    albumin = np.where(alb_unit == 0, rng.uniform(0.5, 7, n), rng.uniform(5, 70, n))
+    albumin = np.round(np.where(alb_unit < 0, np.nan, albumin), 1)
+    sex = rng.integers(0, 3, n)
+    rows = np.ones(n, bool)
+    args = (bili, bili_unit, inr, cr, cr_unit, dialysis, sodium, albumin, alb_unit, sex)
+    got = np.stack(_lab_scores(rows, *args), axis=1)
+    for i in range(n):
+        want = _exact_scores(*(a[i].item() for a in args))
+        assert tuple(got[i].tolist()) == want, (i, [a[i] for a in args])
+
+
+def test_meld_3_0_tie_rounds_half_up(tmp_path: Path, evidence: Evidence) -> None:
+    """The worked tie of tests/unit/test_meld.py: 6 + 0.82 × 11 + 1.85 × 0.8 = 16.50 -> 17."""
+    row = {"id": "t", "failure_type": "ACLF", "meld": "", "alt": "240", "alt_unit": "U/L",
+           "tbil": "1",
+           "tbil_unit": "mg/dL", "labs_inr": "1.0", "labs_creatinine": "0.8",
+           "labs_creatinine_unit": "mg/dL", "labs_dialysis": "no", "labs_sodium": "126",
+           "labs_albumin": "2.7", "labs_albumin_unit": "g/dL", "labs_sex": "male"}  # fmt: skip
+    (out,) = run_rows(tmp_path, evidence, [row], header=LAB_HEADER, added=LAB_ADDED)
+    assert out["error"] == ""
+    assert (out["labs_meld"], out["labs_meld_na"], out["labs_meld_3_0"]) == ("6", "6", "17")
+    assert (out["meld_used"], out["meld_source"]) == ("6", "labs")
+    assert_labs_match_engine([row], [out], evidence)
+
+
+LAB_GOOD: Row = {
+    **GOOD,
+    "meld": "",
+    "labs_bilirubin": "4.2",
+    "labs_bilirubin_unit": "mg/dL",
+    "labs_inr": "1.8",
+    "labs_creatinine": "1.4",
+    "labs_creatinine_unit": "mg/dL",
+    "labs_dialysis": "no",
+    "labs_sodium": "130",
+    "labs_albumin": "2.8",
+    "labs_albumin_unit": "g/dL",
+    "labs_sex": "female",
+}
+
+BAD_LAB_VALUES = [
+    ("labs_inr", ""),
+    ("labs_inr", "0.4"),
+    ("labs_inr", "25"),  # a prothrombin time? the hint
+    ("labs_inr", "nan"),
+    ("labs_inr", " 1.8 "),  # accepted, as by the API
+    ("labs_bilirubin", "0"),
+    ("labs_bilirubin", "72"),  # mg/dL: looks like μmol/L
+    ("labs_bilirubin", ""),  # no bilirubin: the TBIL in its unit
+    ("labs_bilirubin_unit", ""),
+    ("labs_bilirubin_unit", "mmol/L"),
+    ("labs_creatinine", "120"),  # mg/dL: looks like μmol/L
+    ("labs_creatinine", "2,5"),
+    ("labs_creatinine_unit", ""),
+    ("labs_creatinine_unit", "mg"),
+    ("labs_dialysis", ""),
+    ("labs_dialysis", "maybe"),
+    ("labs_dialysis", "1"),
+    ("labs_sodium", "80"),
+    ("labs_sodium", ""),  # no MELD-Na or MELD 3.0
+    ("labs_albumin", "28"),  # g/dL: looks like g/L
+    ("labs_albumin", ""),  # the unit alone is checked
+    ("labs_albumin_unit", ""),
+    ("labs_albumin_unit", "mg/dL"),
+    ("labs_sex", "f"),
+    ("labs_sex", ""),
+    ("meld", "28"),  # typed and labs: the typed MELD, and a warning
+    ("meld", "27"),
+    ("meld", "nan"),  # a typed MELD is still checked
+    ("tbil", "0"),  # the TBIL's message once, under tbil
+    ("tbil_unit", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), BAD_LAB_VALUES, ids=[f"{f}={v!r}" for f, v in BAD_LAB_VALUES]
+)
+def test_lab_value_gets_the_engines_answer(
+    tmp_path: Path, evidence: Evidence, field: str, value: str
+) -> None:
+    for base in (LAB_GOOD, {**LAB_GOOD, "labs_bilirubin": "", "labs_bilirubin_unit": ""}):
+        rows = [base, {**base, "id": "bad", field: value}, {**base, "id": "after"}]
+        out = run_rows(tmp_path, evidence, rows, header=LAB_HEADER, added=LAB_ADDED)
+        assert_labs_match_engine(rows, out, evidence)
+        assert out[0]["error"] == out[2]["error"] == ""
+
+
+def test_several_bad_labs_in_validate_request_order(tmp_path: Path, evidence: Evidence) -> None:
+    rows = [
+        {**LAB_GOOD, "labs_sex": "x", "labs_inr": "", "labs_creatinine_unit": "?", "alt": "0"},
+        {**LAB_GOOD, "labs_bilirubin_unit": "", "failure_type": "?", "labs_dialysis": "?"},
+        {**LAB_GOOD, "meld": "", "labs_inr": "99"},  # no MELD message: the labs say why
+    ]
+    out = run_rows(tmp_path, evidence, rows, header=LAB_HEADER, added=LAB_ADDED)
+    fields = [[part.split(":")[0] for part in r["error"].split("; ")] for r in out]
+    assert fields == [
+        ["labs.inr", "labs.creatinine_unit", "labs.sex", "alt"],
+        ["labs.bilirubin_unit", "labs.dialysis", "failure_type"],
+        ["labs.inr"],
+    ]
+    assert_labs_match_engine(rows, out, evidence)
+
+
+def test_labs_without_a_meld_column(tmp_path: Path, evidence: Evidence) -> None:
+    """No meld column: MELD from the labs; a row with neither gets the API's message."""
+    header = [h for h in LAB_HEADER if h != "meld"]
+    rows = [{k: v for k, v in r.items() if k != "meld"} for r in (LAB_GOOD, GOOD)]
+    rows[1] = {**rows[1], "id": "none"}
+    out = run_rows(tmp_path, evidence, rows, header=header, added=LAB_ADDED)
+    assert out[0]["meld_source"] == "labs"
+    assert out[1]["error"] == "meld: Baseline MELD is required: enter 6 to 40."
+    assert_labs_match_engine(rows, out, evidence)
+
+
+def test_lab_rows_across_many_small_blocks(
+    tmp_path: Path, evidence: Evidence, random_lab_rows: list[Row]
+) -> None:
+    rows = random_lab_rows[:400]
+    out = run_rows(tmp_path, evidence, rows, header=LAB_HEADER, added=LAB_ADDED, block_bytes=500)
+    assert_labs_match_engine(rows, out, evidence)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        pytest.param(["labs_inr"], "no column labs_creatinine, labs_creatinine_unit, "
+                     "labs_dialysis", id="incomplete"),
+        pytest.param(["labs_inr", "labs_creatinine", "labs_dialysis"],
+                     "no column labs_creatinine_unit", id="no-creatinine-unit"),
+        pytest.param([*LAB_COLUMNS[2:6], "labs_bilirubin"],
+                     "labs_bilirubin but no column labs_bilirubin_unit", id="no-bilirubin-unit"),
+        pytest.param([*LAB_COLUMNS[2:6], "labs_albumin_unit"],
+                     "labs_albumin_unit but no column labs_albumin", id="lone-unit"),
+        pytest.param([*LAB_COLUMNS[2:6], "meld_source"], "output column(s) meld_source",
+                     id="clash"),
+        pytest.param([*LAB_COLUMNS[2:6], "LABS_INR"], "labs_inr appears twice", id="twice"),
+    ],
+)  # fmt: skip
+def test_lab_column_errors(
+    tmp_path: Path, evidence: Evidence, columns: list[str], message: str
+) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(",".join(["failure_type", "alt", "tbil", *columns]) + "\n")
+    with pytest.raises(CohortFileError, match=re.escape(message)):
+        run_cohort(src, tmp_path / "out.csv", evidence)
+
+
+def test_meld_only_files_keep_their_columns(tmp_path: Path, evidence: Evidence) -> None:
+    """Without lab columns nothing changes: no lab output, a meld_used column passes through."""
+    header = [*HEADER, "meld_used"]
+    out = run_rows(tmp_path, evidence, [{**GOOD, "meld_used": "x"}], header=header)
+    assert out[0]["meld_used"] == "x"
+
+
+LAB_TEXTS = {
+    "labs_bilirubin": ["", "4.2", "72", "0.5"],
+    "labs_bilirubin_unit": ["", "mg/dL", "umol/L"],
+    "labs_inr": ["", "1.8", "0.9", "25"],
+    "labs_creatinine": ["", "1.4", "120", "0.6"],
+    "labs_creatinine_unit": ["", "mg/dL", "μmol/L"],
+    "labs_dialysis": ["", "no", "yes"],
+    "labs_sodium": ["", "126", "130.5"],
+    "labs_albumin": ["", "2.7", "28"],
+    "labs_albumin_unit": ["", "g/dL", "g/L"],
+    "labs_sex": ["", "male", "female"],
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {
+                "failure_type": st.sampled_from(["ACLF", "CLF"]),
+                "meld": _field(["", "28", "6"]),
+                "alt": st.just("240"),
+                "tbil": _field(["78.57", "4.59", "1"]),
+                "tbil_unit": st.sampled_from(["umol/L", "mg/dL"]),
+                **{c: _field(v) for c, v in LAB_TEXTS.items()},
+            }
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_lab_text_gets_the_engines_answer(rows: list[Row], tmp_path_factory: Any) -> None:
+    evidence = load()
+    rows = [{"id": f"r{i}", **r} for i, r in enumerate(rows)]
+    tmp = tmp_path_factory.mktemp("labs")
+    header = ["id", "failure_type", "meld", "alt", "tbil", "tbil_unit", *LAB_COLUMNS]
+    out = run_rows(tmp, evidence, rows, header=header, added=LAB_ADDED)
+    assert_labs_match_engine(rows, out, evidence)
