@@ -165,20 +165,24 @@ def run_suite(args: argparse.Namespace) -> int:
     sizes = [int(x) for x in args.cohort_rows.split(",")]
     with tempfile.TemporaryDirectory(prefix="calc-bench-") as tmp:
         timings = cohort_rate.measure(sizes, Path(tmp))
+        # The same sizes with the MELD lab columns (classic MELD, MELD-Na, MELD 3.0 per row).
+        timings_labs = cohort_rate.measure(sizes, Path(tmp), labs=True)
     rows = []
-    for i, t in enumerate(timings):
-        k = cohort_rate.growth_exponent(timings[i - 1], t) if i else None
-        rows.append(
-            [
-                f"{t.rows:,}",
-                f"{t.in_process_s:.3f}",
-                f"{t.rows_per_s:,.0f}",
-                "—" if k is None else f"{k:.2f}",
-                "—" if t.end_to_end_s is None else f"{t.end_to_end_s:.2f}",
-                "—" if t.peak_rss_kib is None else f"{t.peak_rss_kib / 1024:.0f}",
-                f"{t.input_bytes / 1e6:.1f} → {t.output_bytes / 1e6:.1f}",
-            ]
-        )
+    for kind, series in (("typed MELD", timings), ("MELD labs", timings_labs)):
+        for i, t in enumerate(series):
+            k = cohort_rate.growth_exponent(series[i - 1], t) if i else None
+            rows.append(
+                [
+                    kind,
+                    f"{t.rows:,}",
+                    f"{t.in_process_s:.3f}",
+                    f"{t.rows_per_s:,.0f}",
+                    "—" if k is None else f"{k:.2f}",
+                    "—" if t.end_to_end_s is None else f"{t.end_to_end_s:.2f}",
+                    "—" if t.peak_rss_kib is None else f"{t.peak_rss_kib / 1024:.0f}",
+                    f"{t.input_bytes / 1e6:.1f} → {t.output_bytes / 1e6:.1f}",
+                ]
+            )
     print(
         "In process: `run_cohort` (read, validate, assess, format, write), best of 3 (of 2 above "
         "200,000 rows). End to end: the command in a fresh interpreter, once.\n"
@@ -186,6 +190,7 @@ def run_suite(args: argparse.Namespace) -> int:
     print(
         table(
             [
+                "file",
                 "rows",
                 "in process s",
                 "rows/s",
