@@ -31,20 +31,20 @@ ASSESS_FIELDS = frozenset(
         "followup",
     }
 )
-LAB_FIELDS = frozenset(
-    {
-        "bilirubin",
-        "bilirubin_unit",
-        "inr",
-        "creatinine",
-        "creatinine_unit",
-        "dialysis",
-        "sodium",
-        "albumin",
-        "albumin_unit",
-        "sex",
-    }
+# The fields of a ``labs`` object, in the order the API documents them.
+LAB_FIELD_ORDER = (
+    "bilirubin",
+    "bilirubin_unit",
+    "inr",
+    "creatinine",
+    "creatinine_unit",
+    "dialysis",
+    "sodium",
+    "albumin",
+    "albumin_unit",
+    "sex",
 )
+LAB_FIELDS = frozenset(LAB_FIELD_ORDER)
 
 
 @dataclass(frozen=True)

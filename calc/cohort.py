@@ -56,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import meld as _meld
+from .assessment import LAB_FIELD_ORDER
 from .engine import MELD_CAP, MELD_FLOOR, MELD_LABS_TOLERANCE, assess, decimals_of
 from .evidence import Evidence, EvidenceError, FailureType, load_evidence
 from .inputs import (
@@ -161,18 +162,7 @@ WARNING_CODES: Final = (
 )  # the order calc.engine._warnings emits them
 
 #: MELD from labs: ``labs_<field>`` holds the API's ``labs.<field>`` (calc.assessment).
-LAB_FIELDS: Final = (
-    "bilirubin",
-    "bilirubin_unit",
-    "inr",
-    "creatinine",
-    "creatinine_unit",
-    "dialysis",
-    "sodium",
-    "albumin",
-    "albumin_unit",
-    "sex",
-)
+LAB_FIELDS: Final = LAB_FIELD_ORDER
 LAB_COLUMNS: Final = tuple(f"labs_{f}" for f in LAB_FIELDS)
 # The order in which calc.meld.validate_labs checks the labs (and lists its errors).
 _LAB_CHECK_ORDER: Final = (
