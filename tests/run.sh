@@ -17,8 +17,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Python packages in a project virtual environment.
-python3 -m venv .venv
+# Python packages in a project virtual environment. Debian's own python3 needs
+# its python3-venv package for this; install it if venv cannot be made.
+if ! python3 -m venv .venv >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
+  echo "Installing python3-venv with apt-get"
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq python3-venv >/dev/null
+  python3 -m venv .venv
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 .venv/bin/ruff check .
