@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_errors import assert_errors
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -39,20 +40,6 @@ REFERENCE_JSON = '{"failure_type": "ACLF", "meld": 28, "alt": 240, "tbil": 320}'
 def post_raw(client: FlaskClient, body: str | bytes, content_type: str | None) -> TestResponse:
     headers = {} if content_type is None else {"Content-Type": content_type}
     return client.post(ASSESS, data=body, headers=headers)
-
-
-def assert_errors(response: TestResponse, status: int, fields: set[str]) -> dict[str, list[str]]:
-    """The uniform error body: {"errors": {field: [non-empty messages]}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"errors"}
-    errors: dict[str, list[str]] = body["errors"]
-    assert set(errors) == fields
-    for messages in errors.values():
-        assert messages
-        assert all(isinstance(m, str) and m for m in messages)
-    return errors
 
 
 # --------------------------------------------------------------------------

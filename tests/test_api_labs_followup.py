@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 import pytest
+from api_errors import assert_errors
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -40,20 +41,6 @@ LABS_MELD_20: dict[str, Any] = {
     "dialysis": False,
 }
 LABS_NO_BILI = {k: v for k, v in LABS_MELD_20.items() if not k.startswith("bilirubin")}
-
-
-def assert_errors(response: TestResponse, status: int, fields: set[str]) -> dict[str, list[str]]:
-    """The uniform error body: {"errors": {field: [non-empty messages]}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"errors"}
-    errors: dict[str, list[str]] = body["errors"]
-    assert set(errors) == fields
-    for messages in errors.values():
-        assert messages
-        assert all(isinstance(m, str) and m for m in messages)
-    return errors
 
 
 def ok_json(response: TestResponse) -> dict[str, Any]:
