@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .assessment import ASSESS_FIELDS, LAB_FIELDS, run, validate_labs_object, validate_request
+from .evidence import Evidence
 from .inputs import InputError
 from .meld import working_as_dict
 from .openapi import openapi_document
@@ -105,9 +107,31 @@ def openapi() -> Response:
     return jsonify(openapi_document(__version__))
 
 
+def source_key(evidence_version: str) -> str:
+    """The name of a source: its version up to the first hyphen (cao2018-abstract-v2 -> cao2018)."""
+    return evidence_version.split("-", 1)[0]
+
+
+def evidence_sources(evidence: Evidence) -> dict[str, dict[str, Any]]:
+    """Each source of evidence as loaded, apart, each with its own version.
+
+    ``{"cao2018": {...}, "ding2024": {...}}``: the pooled changes that drive the
+    calculation (``used_in_calculation`` true) and the controlled evidence shown
+    beside them as context (``used_in_calculation`` false), never merged.
+    """
+    pooled = asdict(replace(evidence, context=None))
+    del pooled["context"]
+    out = {source_key(evidence.evidence_version): {"used_in_calculation": True, **pooled}}
+    ctx = evidence.context
+    if ctx is not None:
+        key = source_key(ctx.evidence_version)
+        if key in out:  # two sources of one name: the full version tells them apart
+            key = ctx.evidence_version
+        out[key] = {"used_in_calculation": False, **asdict(ctx)}
+    return out
+
+
 @bp.get("/evidence")
 def evidence() -> Response:
-    """The evidence file as loaded, so the basis of every number can be reviewed."""
-    from dataclasses import asdict
-
-    return jsonify(asdict(current_app.extensions["calc_evidence"]))
+    """Both evidence files as loaded, so the basis of every number can be reviewed."""
+    return jsonify(evidence_sources(current_app.extensions["calc_evidence"]))

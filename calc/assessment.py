@@ -124,6 +124,7 @@ def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> Assessme
             transplant_date,
             allow_text=allow_text,
             transplant_date_valid=transplant_date_valid,
+            default_units={"alt": raw.get("alt_unit"), "tbil": raw.get("tbil_unit")},
         )
     except InputError as exc:
         errors.update(exc.errors)

@@ -8,7 +8,13 @@ from typing import Any, ClassVar, NoReturn
 
 import click
 
+from .evidence import FailureType
 from .version import __version__
+
+# "ACLF, CLF, ALF or SALF": the types the input accepts, from the one list.
+FAILURE_TYPES_TEXT = (
+    ", ".join(ft.value for ft in list(FailureType)[:-1]) + f" or {list(FailureType)[-1].value}"
+)
 
 
 def _fail(message: str) -> NoReturn:
@@ -42,7 +48,8 @@ def main() -> None:
     """Expected course after mesenchymal stem cell transplantation (MSCT) in liver failure.
 
     Decision support for clinicians; MSCT is investigational. Evidence: Cao et al. 2018,
-    doi:10.1155/2018/9231710.
+    doi:10.1155/2018/9231710 (the calculation); Ding et al. 2024, doi:10.12449/JCH240822
+    (controlled evidence in ACLF, shown as context, never used in the calculation).
     """
 
 
@@ -144,7 +151,7 @@ def _load_evidence() -> Any:
 
 
 @main.command()
-@click.option("--failure-type", required=True, help="ACLF, CLF or ALF.")
+@click.option("--failure-type", required=True, help=f"Type of liver failure: {FAILURE_TYPES_TEXT}.")
 @click.option("--meld", default=None, help="Baseline classic MELD, whole number 6–40 (or labs).")
 @click.option("--alt", required=True, help="ALT, in --alt-unit.")
 @click.option("--alt-unit", default="U/L", show_default=True, help="U/L or ukat/L.")

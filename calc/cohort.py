@@ -4,7 +4,7 @@ One row per patient in; the same row out, untouched, with every number of the
 assessment appended at full precision. The numbers are computed with numpy
 over whole columns, yet equal the single-patient engine's bit for bit: the
 same arithmetic in the same order; the per-failure-type constants (pooled
-mean and spread, scenario range, chance of improvement) taken from
+mean and spread, the intervals the evidence supports) taken from
 :func:`calc.engine.assess` itself, run once per type; and MELD after MSCT as
 the engine's exact decimal subtraction ``(baseline·10^d − round(mean·10^d)) /
 10^d``. A test compares the two on thousands of random rows with ``==``.
@@ -57,7 +57,16 @@ import numpy.typing as npt
 
 from . import meld as _meld
 from .assessment import LAB_FIELD_ORDER
-from .engine import MELD_CAP, MELD_FLOOR, MELD_LABS_TOLERANCE, assess, decimals_of
+from .engine import (
+    ALT_PLAUSIBLE_LOW_U_L,
+    MELD_CAP,
+    MELD_FLOOR,
+    MELD_LABS_TOLERANCE,
+    MELD_PLAUSIBLE_LOW,
+    TBIL_DEFINITIONS,
+    assess,
+    decimals_of,
+)
 from .evidence import Evidence, EvidenceError, FailureType, load_evidence
 from .inputs import (
     ALT_RANGES,
@@ -123,7 +132,7 @@ _CHECK_ORDER: Final = (
     "transplant_date",
 )
 #: The kinds of range the engine can give (calc.engine.RangeEstimate.kind).
-RANGE_KINDS: Final = ("scenario", "confidence", "prediction")
+RANGE_KINDS: Final = ("confidence", "prediction")
 
 _MELD_BLOCK: Final = (
     "warnings",
@@ -141,25 +150,27 @@ _MELD_BLOCK: Final = (
         for kind in RANGE_KINDS
         for part in ("low", "high", "meld_after_low", "meld_after_high")
     ),
-    "chance_of_improvement",
     "tbil_informative",
     "pooled_tbil_umol_l",
     "alt_check_day",
     "tbil_check_days",
 )
 _ALT_BLOCK: Final = ("alt_u_l",)
-_TBIL_BLOCK: Final = ("tbil_umol_l", "implied_tbil_decline_umol_l", "implied_tbil_decline_percent")
+_TBIL_BLOCK: Final = ("tbil_umol_l",)
 _DATE_BLOCK: Final = ("alt_check_date", "tbil_check_dates")
 #: Columns added after the input columns, in this order.
 OUTPUT_COLUMNS: Final = ("error", *_MELD_BLOCK, *_ALT_BLOCK, *_TBIL_BLOCK, *_DATE_BLOCK)
 
 WARNING_CODES: Final = (
+    "tbil_below_type_definition",
+    "meld_below_10",
+    "alt_below_5",
     "no_estimate",
     "meld_after_floor",
-    "aclf_meld_below_20",
+    "baseline_meld_below_20",
     "spread_exceeds_mean",
     "tbil_at_or_below_pooled",
-)  # the order calc.engine._warnings emits them
+)  # the order calc.engine.assess emits them (_plausibility_warnings, then _warnings)
 
 #: MELD from labs: ``labs_<field>`` holds the API's ``labs.<field>`` (calc.assessment).
 LAB_FIELDS: Final = LAB_FIELD_ORDER
@@ -245,7 +256,7 @@ class _Groups:
     mean_scaled: IntArray  # round(mean * scale)
     range_low: dict[str, FloatArray]
     range_high: dict[str, FloatArray]
-    chance: FloatArray
+    tbil_defining_umol_l: FloatArray  # calc.engine.TBIL_DEFINITIONS
     spread_exceeds_mean: BoolArray
     no_estimate: BoolArray
 
@@ -263,7 +274,7 @@ def _groups(evidence: Evidence) -> _Groups:
         mean_scaled=np.zeros(n, np.int64),
         range_low={k: nan.copy() for k in RANGE_KINDS},
         range_high={k: nan.copy() for k in RANGE_KINDS},
-        chance=nan.copy(),
+        tbil_defining_umol_l=np.array([TBIL_DEFINITIONS[ft].level_umol_l for ft in FAILURE_TYPES]),
         spread_exceeds_mean=np.zeros(n, bool),
         no_estimate=np.zeros(n, bool),
     )
@@ -280,8 +291,6 @@ def _groups(evidence: Evidence) -> _Groups:
         out.no_estimate[i] = "no_estimate" in codes
         if mr.reported_spread is not None:
             out.spread[i] = mr.reported_spread
-        if mr.chance_of_improvement is not None:
-            out.chance[i] = mr.chance_of_improvement
         if mr.available and mr.mean is not None:
             # calc.engine.subtract_printed, split into its per-group and per-row parts.
             scale = int(10 ** decimals_of(mr.mean))
@@ -321,7 +330,6 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
         "expected_meld_after": np.clip(unbounded, MELD_FLOOR, MELD_CAP),
         "expected_meld_after_unbounded": unbounded,
         "bounded_at_floor": unbounded < MELD_FLOOR,  # NaN (no estimate) compares False
-        "chance_of_improvement": g.chance[ft],
     }
     for kind in RANGE_KINDS:
         low, high = g.range_low[kind][ft], g.range_high[kind][ft]
@@ -331,19 +339,19 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
         out[f"{kind}_meld_after_high"] = np.clip(meld - low, MELD_FLOOR, MELD_CAP)
 
     stratum_threshold, warning_threshold = _stratum_threshold(evidence)
-    labels = np.array([f"<{stratum_threshold:g}", f">={stratum_threshold:g}"], dtype=object)
-    out["baseline_stratum"] = labels[(meld >= stratum_threshold).astype(np.intp)]
+    # calc.engine._stratum: none for a type without an estimate (ALF, SALF).
+    labels = np.array(["", f"<{stratum_threshold:g}", f">={stratum_threshold:g}"], dtype=object)
+    out["baseline_stratum"] = labels[
+        np.where(available, 1 + (meld >= stratum_threshold).astype(np.intp), 0)
+    ]
 
     # Markers: calc.engine._markers.
     tbil, level = inputs.tbil_umol_l, evidence.tbil.pooled_level_umol_l
     informative = tbil > level
-    decline = np.where(informative, tbil - level, np.nan)
     out["alt_u_l"] = inputs.alt_u_l
     out["tbil_umol_l"] = tbil
     out["tbil_informative"] = informative
     out["pooled_tbil_umol_l"] = np.full(n, level)
-    out["implied_tbil_decline_umol_l"] = decline
-    out["implied_tbil_decline_percent"] = 100.0 * decline / tbil
     out["alt_check_day"] = np.full(n, evidence.alt.check_day, np.int64)
     out["tbil_check_days"] = np.full(n, ";".join(map(str, evidence.tbil.check_days)), object)
     start = inputs.transplant_date.astype("datetime64[D]")
@@ -355,9 +363,12 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
     # Warnings: calc.engine._warnings, as bits in WARNING_CODES order.
     disagree = inputs.meld_labs_disagree  # calc.engine._labs_warnings
     flags = (
+        tbil < g.tbil_defining_umol_l[ft],  # calc.engine._plausibility_warnings
+        meld < MELD_PLAUSIBLE_LOW,
+        inputs.alt_u_l < ALT_PLAUSIBLE_LOW_U_L,
         g.no_estimate[ft],
         available & out["bounded_at_floor"],
-        (ft == FAILURE_TYPES.index(FailureType.ACLF)) & (meld < warning_threshold),
+        available & (meld < warning_threshold),
         g.spread_exceeds_mean[ft],
         ~informative,
         np.zeros(n, bool) if disagree is None else disagree,
@@ -377,7 +388,14 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
     out["evidence_version"] = np.full(n, evidence.evidence_version, object)
     out["calc_version"] = np.full(n, __version__, object)
     out["meld_labs_disagree"] = flags[-1]
+    # Not a column: with the failure type and the MELD, the key of the MELD block
+    # (the warnings also depend on ALT and TBIL, through the plausibility checks).
+    out["warning_bits"] = bits
     return out
+
+
+#: Distinct values of calc.cohort.assess_cohort's ``warning_bits``.
+_WARNING_KEYS: Final = 1 << (len(WARNING_CODES) + len(LAB_WARNING_CODES))
 
 
 # --------------------------------------------------------------------------
@@ -1259,10 +1277,11 @@ def format_rows(parsed: ParsedRows, result: Mapping[str, AnyArray]) -> list[list
     valid = parsed.valid
     inputs = parsed.inputs
     missing = np.int64(-1)
+    # Every column of the MELD block is a function of the type, the MELD and the warnings
+    # (tbil_informative is the negation of tbil_at_or_below_pooled, one of the warnings).
     meld_key = np.where(
         valid,
-        ((inputs.failure_type * 64 + inputs.meld) * 2 + result["tbil_informative"]) * 2
-        + result["meld_labs_disagree"],
+        (inputs.failure_type * 64 + inputs.meld) * _WARNING_KEYS + result["warning_bits"],
         missing,
     )
     # Valid ALT and TBIL are positive: their bit patterns are non-negative integers.

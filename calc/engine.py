@@ -11,21 +11,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from .evidence import (
     AltMarkerEvidence,
     Comparison,
+    ContextEvidence,
     DispersionKind,
     Evidence,
     FailureType,
     MeldReductionEvidence,
     TbilMarkerEvidence,
 )
-from .inputs import PatientInputs, TbilUnit, umol_l_to_tbil_unit
+from .inputs import UMOL_L_PER_MG_DL, PatientInputs, TbilUnit, umol_l_to_tbil_unit
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -38,8 +38,63 @@ MELD_LABS_TOLERANCE = 1
 MELD_FLOOR = 6
 MELD_CAP = 40
 CONFIDENCE_LEVEL = 0.95
-# The standard normal quantile for a two-sided 95 % range (1.959963...), computed once.
-Z_95 = NormalDist().inv_cdf(0.5 + CONFIDENCE_LEVEL / 2)
+
+# Plausibility (warnings, not refusals: the clinician may be right).
+# A baseline MELD below this is unusual in liver failure of any type.
+MELD_PLAUSIBLE_LOW = 10
+# ALT below this (U/L) is lower than laboratories report in practice: "1.200" for 1200.
+ALT_PLAUSIBLE_LOW_U_L = 5.0
+# The bilirubin that defines each type. ACLF: APASL ACLF Research Consortium,
+# TBIL >= 5 mg/dL (85 umol/L) (Sarin SK et al., Hepatol Int 2019;13:353-390).
+# The other types are defined with a raised bilirubin (Chinese Medical Association,
+# guideline for the diagnosis and treatment of liver failure): a TBIL within the
+# normal range (upper limit about 17.1 umol/L = 1 mg/dL) does not fit them.
+TBIL_ULN_UMOL_L = 17.1
+ACLF_TBIL_DEFINING_UMOL_L = 85.0
+
+
+@dataclass(frozen=True)
+class TbilDefinition:
+    level_umol_l: float
+    text: str  # the definition and its source, for the message
+
+
+TBIL_DEFINITIONS: dict[FailureType, TbilDefinition] = {
+    FailureType.ACLF: TbilDefinition(
+        ACLF_TBIL_DEFINING_UMOL_L,
+        "the APASL definition of ACLF: TBIL ≥ 5 mg/dL = 85 μmol/L (Sarin et al., Hepatol Int 2019)",
+    ),
+    **{
+        ft: TbilDefinition(
+            TBIL_ULN_UMOL_L,
+            f"{ft.value} is defined with a raised bilirubin (Chinese Medical Association "
+            "guideline for liver failure); the upper limit of normal is about 17.1 μmol/L "
+            "= 1 mg/dL",
+        )
+        for ft in (FailureType.CLF, FailureType.ALF, FailureType.SALF)
+    },
+}
+
+# Short names of the warnings (for the first screen, the note and the printout), and
+# the warnings that demote the headline number (it may not apply to this patient).
+WARNING_TITLES: dict[str, str] = {
+    "no_estimate": "No estimate for this type",
+    "meld_after_floor": "Limited by the MELD floor",
+    "baseline_meld_below_20": "Baseline MELD below 20",
+    "spread_exceeds_mean": "Spread as large as the mean",
+    "tbil_at_or_below_pooled": "TBIL already at or below the pooled level",
+    "tbil_below_type_definition": "TBIL low for this type: check the unit",
+    "meld_below_10": "Baseline MELD below 10",
+    "alt_below_5": "ALT below 5 U/L: check the value",
+    "meld_labs_disagree": "Typed MELD and labs disagree",
+    "meld_rose": "MELD has risen",
+    "tbil_rose": "TBIL has risen",
+    "alt_fall_with_worsening": "ALT fell while MELD or TBIL rose",
+    "meld_followup_no_estimate": "No pooled MELD to compare",
+}
+DEMOTING_WARNINGS = frozenset(
+    {"no_estimate", "meld_after_floor", "tbil_below_type_definition", "meld_below_10"}
+)
 
 INTENDED_USE = (
     "Decision support for clinicians caring for adults with liver failure who are "
@@ -47,6 +102,11 @@ INTENDED_USE = (
     "investigational. The result summarises pooled before/after changes from one "
     "meta-analysis; it does not predict an individual outcome, is not a treatment "
     "recommendation and must not be used for transplant allocation."
+)
+
+# For types with no estimate: the result is silent on the decision that matters most there.
+NO_ESTIMATE_SCOPE_NOTE = (
+    "Nothing in this result addresses assessment for urgent liver transplantation."
 )
 
 LIMITS_FIXED = (
@@ -60,8 +120,10 @@ LIMITS_FIXED = (
 class RangeEstimate:
     """An interval for the MELD decrease and the MELD after MSCT it implies.
 
-    ``kind`` is "confidence" (for the mean), "prediction" (for one patient) or
-    "scenario" (computed under a named assumption the evidence does not state).
+    ``kind`` is "confidence" (for the mean) or "prediction" (for one patient),
+    or "confidence" for a 95 % CI as reported. Computed only when the evidence
+    states the kind of its dispersion (SD or SE with n, or a 95 % CI): never from
+    a ± whose kind is unreported.
     """
 
     kind: str
@@ -75,23 +137,24 @@ class RangeEstimate:
 
 @dataclass(frozen=True)
 class MeldReduction:
+    """The pooled MELD decrease of the patient's type and the MELD after MSCT it implies."""
+
     available: bool
     failure_type: FailureType
-    mean: float | None
-    reported_spread: float | None
+    mean: float | None  # MELD points, as printed (Cao 2018 abstract)
+    reported_spread: float | None  # the number after ±, as printed
     spread_kind: str  # a DispersionKind value, or "none" when unavailable
     spread_low: float | None  # for a reported 95 % CI
     spread_high: float | None
-    as_printed: str | None
+    as_printed: str | None  # e.g. "14.93 ± 1.24"
     n: int | None
-    time_point: str | None
+    time_point: str | None  # as printed; None: not reported
     where: str
-    expected_meld_after: float | None
+    expected_meld_after: float | None  # baseline − mean, exact decimal, bounded 6–40
+    expected_meld_after_display: int | None  # the same, rounded half up (MELD is whole)
     expected_meld_after_unbounded: float | None
     bounded_at_floor: bool
-    ranges: tuple[RangeEstimate, ...]
-    chance_of_improvement: float | None
-    chance_assumption: str | None
+    ranges: tuple[RangeEstimate, ...]  # empty while the kind of ± is unreported
     unavailable_reason: str | None
 
 
@@ -106,38 +169,74 @@ class Stratum:
 
 @dataclass(frozen=True)
 class AltMarker:
-    check_day: int
-    check_date: date | None
-    direction: str
+    """What the pooled patients showed for ALT, and the date to check this patient's."""
+
+    check_day: int  # about day 15 ("half a month", as printed)
+    check_date: date | None  # date of MSCT + check_day, when the date is given
+    direction: str  # "decrease", as reported for the pooled patients
     baseline_u_l: float
     baseline_in_unit: float
     unit: str
     size_reported: bool
     as_printed: str
     p_value: str
+    finding: str  # the source's finding in words, for the pooled patients
 
 
 @dataclass(frozen=True)
 class TbilMarker:
-    check_days: tuple[int, ...]
+    """What the pooled patients showed for TBIL, and the dates to check this patient's."""
+
+    check_days: tuple[int, ...]  # days 60 and 90 ("2 and 3 months", as printed)
     check_dates: tuple[date, ...] | None
     direction: str
-    pooled_level_umol_l: float
+    pooled_level_umol_l: float  # 78.57 μmol/L, as printed
     pooled_level_in_unit: float
     unit: str
     baseline_umol_l: float
-    implied_decline_umol_l: float | None
-    implied_decline_in_unit: float | None
-    implied_decline_percent: float | None
-    informative: bool
+    informative: bool  # False when the baseline is already at or below the pooled level
     as_printed: str
     p_value: str
+    finding: str
 
 
 @dataclass(frozen=True)
 class WarningItem:
+    """A warning in words; ``code`` is stable for programs, ``title`` is its short name."""
+
     code: str
     message: str
+
+    @property
+    def title(self) -> str:
+        return WARNING_TITLES.get(self.code) or _dynamic_title(self.code)
+
+    @property
+    def demotes(self) -> bool:
+        """The headline number may not apply to this patient: the warning comes first."""
+        return self.code in DEMOTING_WARNINGS
+
+
+def _dynamic_title(code: str) -> str:
+    marker = "ALT" if code.startswith("alt") else "TBIL" if code.startswith("tbil") else "MELD"
+    if code.endswith("_off_marker_day"):
+        return f"{marker} taken off the marker day"
+    if code.endswith("_day_unknown"):
+        return f"Day of the follow-up {marker} unknown"
+    if code.endswith("_check_unit"):
+        return f"Follow-up {marker} far from baseline: check the unit"
+    return code.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class ContextView:
+    """The controlled evidence for this patient's type, or why there is none.
+
+    Shown beside the pooled change as context; never used in the calculation.
+    """
+
+    evidence: ContextEvidence | None  # None: none covers this type (or none loaded)
+    message: str  # what a clinician reads when there is none
 
 
 @dataclass(frozen=True)
@@ -150,13 +249,23 @@ class VersionStamp:
     articles: int
     patients: int
     document_read: str
+    context_evidence_version: str | None  # the controlled evidence's own version
+    context_doi: str | None
 
 
 @dataclass(frozen=True)
 class Assessment:
+    """One patient against the evidence: every number with its basis.
+
+    ``stratum`` is None for types with no estimate (ALF, SALF): the baseline-MELD
+    finding was reported for the pooled ACLF/CLF changes. ``population_note``
+    says for whom the markers were reported when they are not type-specific;
+    ``scope_note`` says what the result does not address.
+    """
+
     inputs: PatientInputs
     meld_reduction: MeldReduction
-    stratum: Stratum
+    stratum: Stratum | None
     alt: AltMarker
     tbil: TbilMarker
     warnings: tuple[WarningItem, ...]
@@ -164,6 +273,9 @@ class Assessment:
     derivation: tuple[str, ...]
     limits: tuple[str, ...]
     intended_use: str
+    context: ContextView
+    population_note: str | None
+    scope_note: str | None
     labs: MeldResult | None = None  # MELD scores from labs, with their working
     followup: FollowupResult | None = None
 
@@ -193,12 +305,20 @@ def bound_meld(value: float) -> float:
     return min(float(MELD_CAP), max(float(MELD_FLOOR), value))
 
 
+def round_meld_half_up(value: float) -> int:
+    """A MELD for display: a whole number, ties rounded up (13.07 -> 13, 13.5 -> 14).
+
+    MELD is an integer score (OPTN/UNOS); the exact value stays in the working.
+    """
+    return int(Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def format_number(x: float, decimals: int) -> str:
     return f"{x:.{decimals}f}"
 
 
 # --------------------------------------------------------------------------
-# Uncertainty
+# Uncertainty: only what the evidence states
 
 
 def _t_quantile(level: float, n: int) -> float:
@@ -207,15 +327,12 @@ def _t_quantile(level: float, n: int) -> float:
     return float(stdtrit(n - 1, 0.5 + level / 2))
 
 
-_Interval = tuple[str, float, float, str]  # kind, low, high, what was assumed
+_Interval = tuple[str, float, float, str]  # kind, low, high, how it was computed
 
 
-def _ranges(
-    ev: MeldReductionEvidence, baseline: int
-) -> tuple[list[RangeEstimate], float | None, str | None]:
-    """Intervals the evidence supports (with the MELD after), and the chance of any fall."""
-    intervals, chance, chance_assumption = _intervals(ev)
-    ranges = [
+def _ranges(ev: MeldReductionEvidence, baseline: int) -> list[RangeEstimate]:
+    """Intervals the evidence supports, with the MELD after MSCT they imply."""
+    return [
         RangeEstimate(
             kind=kind,
             low=low,
@@ -225,72 +342,48 @@ def _ranges(
             meld_after_high=bound_meld(baseline - low),
             assumption=assumption,
         )
-        for kind, low, high, assumption in intervals
+        for kind, low, high, assumption in _intervals(ev)
     ]
-    return ranges, chance, chance_assumption
 
 
 @lru_cache(maxsize=32)
-def _intervals(
-    ev: MeldReductionEvidence,
-) -> tuple[tuple[_Interval, ...], float | None, str | None]:
-    """The same for every patient of a failure type, so computed once per evidence entry."""
+def _intervals(ev: MeldReductionEvidence) -> tuple[_Interval, ...]:
+    """The same for every patient of a failure type, so computed once per evidence entry.
+
+    A ± whose kind is unreported gives nothing: whether it is an SD or an SE
+    changes any interval several-fold, and the source does not say. An SD or SE
+    gives intervals only with n.
+    """
     disp = ev.dispersion
     mean = ev.mean
     if disp is None or mean is None:
-        return (), None, None
-    out: list[_Interval] = []
-    chance: float | None = None
-    chance_assumption: str | None = None
-    z = Z_95
-    if disp.kind is DispersionKind.UNREPORTED and disp.value is not None:
-        out.append(
-            (
-                "scenario",
-                mean - z * disp.value,
-                mean + z * disp.value,
-                f"Assumes the reported ± {disp.value:g} is the standard deviation of "
-                "individual patients' MELD decreases, normally distributed: about 95% of "
-                "patients would lie in this range. The source does not say what ± is; if "
-                "it is a standard error, individual patients vary more than this.",
-            )
-        )
-        chance = NormalDist(mean, disp.value).cdf(0.0)
-        chance = 1.0 - chance
-        chance_assumption = (
-            "Chance that one patient's MELD falls at all, if ± "
-            f"{disp.value:g} is the standard deviation of individual decreases "
-            "(normal distribution)."
-        )
-    elif disp.kind is DispersionKind.CI95 and disp.low is not None and disp.high is not None:
-        out.append(("confidence", disp.low, disp.high, "95% confidence interval, as reported."))
-    elif disp.kind in (DispersionKind.SD, DispersionKind.SE) and disp.value is not None:
-        if ev.n is not None:
-            t = _t_quantile(CONFIDENCE_LEVEL, ev.n)
-            if disp.kind is DispersionKind.SD:
-                sd, se = disp.value, disp.value / math.sqrt(ev.n)
-                how = f"from the reported SD {disp.value:g} and n = {ev.n}"
-            else:
-                se, sd = disp.value, disp.value * math.sqrt(ev.n)
-                how = f"from the reported SE {disp.value:g} and n = {ev.n} (SD = SE × √n)"
-            ci_text = (
-                "95% confidence interval of the mean "
-                f"(t distribution, {ev.n - 1} degrees of freedom), {how}."
-            )
-            out.append(("confidence", mean - t * se, mean + t * se, ci_text))
-            half = t * sd * math.sqrt(1 + 1 / ev.n)
-            pi_text = (
-                f"95% prediction interval for one patient (t distribution), {how}; "
-                "assumes normally distributed decreases."
-            )
-            out.append(("prediction", mean - half, mean + half, pi_text))
-        elif disp.kind is DispersionKind.SD:
-            text = (
-                "About 95% of patients, if decreases are normal with the reported "
-                f"SD {disp.value:g}; n was not reported, so no confidence interval."
-            )
-            out.append(("scenario", mean - z * disp.value, mean + z * disp.value, text))
-    return tuple(out), chance, chance_assumption
+        return ()
+    if disp.kind is DispersionKind.CI95 and disp.low is not None and disp.high is not None:
+        return (("confidence", disp.low, disp.high, "95% confidence interval, as reported."),)
+    if disp.kind not in (DispersionKind.SD, DispersionKind.SE) or disp.value is None:
+        return ()
+    if ev.n is None:
+        return ()
+    t = _t_quantile(CONFIDENCE_LEVEL, ev.n)
+    if disp.kind is DispersionKind.SD:
+        sd, se = disp.value, disp.value / math.sqrt(ev.n)
+        how = f"from the reported SD {disp.value:g} and n = {ev.n}"
+    else:
+        se, sd = disp.value, disp.value * math.sqrt(ev.n)
+        how = f"from the reported SE {disp.value:g} and n = {ev.n} (SD = SE × √n)"
+    ci_text = (
+        f"95% confidence interval of the mean (t distribution, {ev.n - 1} degrees of "
+        f"freedom), {how}."
+    )
+    half = t * sd * math.sqrt(1 + 1 / ev.n)
+    pi_text = (
+        f"95% prediction interval for one patient (t distribution), {how}; "
+        "assumes normally distributed decreases."
+    )
+    return (
+        ("confidence", mean - t * se, mean + t * se, ci_text),
+        ("prediction", mean - half, mean + half, pi_text),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -304,12 +397,12 @@ def _meld_reduction(inputs: PatientInputs, ev: MeldReductionEvidence) -> MeldRed
             available=False, failure_type=inputs.failure_type, mean=None,
             reported_spread=None, spread_kind="none", spread_low=None, spread_high=None,
             as_printed=None, n=None, time_point=None, where=ev.where,
-            expected_meld_after=None, expected_meld_after_unbounded=None,
-            bounded_at_floor=False, ranges=(), chance_of_improvement=None,
-            chance_assumption=None, unavailable_reason=ev.unavailable_reason,
+            expected_meld_after=None, expected_meld_after_display=None,
+            expected_meld_after_unbounded=None, bounded_at_floor=False, ranges=(),
+            unavailable_reason=ev.unavailable_reason,
         )  # fmt: skip
     unbounded = subtract_printed(inputs.meld, ev.mean)
-    ranges, chance, chance_assumption = _ranges(ev, inputs.meld)
+    after = bound_meld(unbounded)
     return MeldReduction(
         available=True,
         failure_type=inputs.failure_type,
@@ -322,17 +415,19 @@ def _meld_reduction(inputs: PatientInputs, ev: MeldReductionEvidence) -> MeldRed
         n=ev.n,
         time_point=ev.time_point.as_printed if ev.time_point else None,
         where=ev.where,
-        expected_meld_after=bound_meld(unbounded),
+        expected_meld_after=after,
+        expected_meld_after_display=round_meld_half_up(after),
         expected_meld_after_unbounded=unbounded,
         bounded_at_floor=unbounded < MELD_FLOOR,
-        ranges=tuple(ranges),
-        chance_of_improvement=chance,
-        chance_assumption=chance_assumption,
+        ranges=tuple(_ranges(ev, inputs.meld)),
         unavailable_reason=None,
     )
 
 
-def _stratum(inputs: PatientInputs, evidence: Evidence) -> Stratum:
+def _stratum(inputs: PatientInputs, evidence: Evidence) -> Stratum | None:
+    """The baseline-MELD finding, for types whose pooled change it qualifies."""
+    if not evidence.meld_reduction[inputs.failure_type].available:
+        return None
     comp = evidence.baseline_meld
     threshold = comp.threshold if comp.threshold is not None else 20.0
     high = inputs.meld >= threshold
@@ -349,6 +444,23 @@ def _check_date(start: date | None, day: int) -> date | None:
     return None if start is None else start + timedelta(days=day)
 
 
+def alt_finding(alt: AltMarkerEvidence) -> str:
+    """ALT in the source's words, for the pooled patients (never a forecast for this one)."""
+    size = "" if alt.size is not None else "; the size of the fall was not reported"
+    return (
+        f"In the pooled patients, ALT had fallen at about day {alt.check_day} "
+        f'("{alt.check_day_as_printed}", {alt.p_value.as_printed}){size}.'
+    )
+
+
+def tbil_finding(tbil: TbilMarkerEvidence) -> str:
+    return (
+        f"In the pooled patients, TBIL had declined to a stable level of "
+        f'{tbil.pooled_level_as_printed} at "{tbil.check_days_as_printed}" '
+        f"({tbil.p_value.as_printed})."
+    )
+
+
 def _markers(inputs: PatientInputs, evidence: Evidence) -> tuple[AltMarker, TbilMarker]:
     alt_ev, tbil_ev = evidence.alt, evidence.tbil
     alt = AltMarker(
@@ -361,10 +473,9 @@ def _markers(inputs: PatientInputs, evidence: Evidence) -> tuple[AltMarker, Tbil
         size_reported=alt_ev.size is not None,
         as_printed=alt_ev.as_printed,
         p_value=alt_ev.p_value.as_printed,
+        finding=alt_finding(alt_ev),
     )
     level = tbil_ev.pooled_level_umol_l
-    informative = inputs.tbil_umol_l > level
-    decline = inputs.tbil_umol_l - level if informative else None
     dates = (
         tuple(inputs.transplant_date + timedelta(days=d) for d in tbil_ev.check_days)
         if inputs.transplant_date is not None
@@ -378,22 +489,57 @@ def _markers(inputs: PatientInputs, evidence: Evidence) -> tuple[AltMarker, Tbil
         pooled_level_in_unit=umol_l_to_tbil_unit(level, inputs.tbil_unit),
         unit=inputs.tbil_unit.value,
         baseline_umol_l=inputs.tbil_umol_l,
-        implied_decline_umol_l=decline,
-        implied_decline_in_unit=(
-            None if decline is None else umol_l_to_tbil_unit(decline, inputs.tbil_unit)
-        ),
-        implied_decline_percent=None if decline is None else 100.0 * decline / inputs.tbil_umol_l,
-        informative=informative,
+        informative=inputs.tbil_umol_l > level,
         as_printed=tbil_ev.as_printed,
         p_value=tbil_ev.p_value.as_printed,
+        finding=tbil_finding(tbil_ev),
     )
     return alt, tbil
 
 
-def _tbil_text(value_umol_l: float, unit: TbilUnit) -> str:
+def _tbil_text(value_umol_l: float, unit: TbilUnit, pooled: str | None = None) -> str:
+    """A TBIL for a message; the pooled level as printed (78.57 μmol/L) when given."""
     if unit is TbilUnit.MG_DL:
         return f"{umol_l_to_tbil_unit(value_umol_l, unit):.2f} mg/dL"
-    return f"{value_umol_l:.1f} μmol/L"
+    if pooled is not None:
+        return pooled
+    return f"{value_umol_l:g} μmol/L"
+
+
+def _plausibility_warnings(inputs: PatientInputs) -> list[WarningItem]:
+    """Valid values that do not fit the patient: likely a slip of unit or typing."""
+    out: list[WarningItem] = []
+    ft = inputs.failure_type
+    definition = TBIL_DEFINITIONS[ft]
+    if inputs.tbil_umol_l < definition.level_umol_l:
+        entered = f"{inputs.tbil_entered:g}"
+        if inputs.tbil_unit is TbilUnit.UMOL_L:
+            other = f"{inputs.tbil_entered * UMOL_L_PER_MG_DL:.4g} μmol/L"
+            shown, slip = f"{entered} μmol/L", f"{entered} mg/dL would be {other}"
+        else:
+            other = f"{inputs.tbil_entered / UMOL_L_PER_MG_DL:.3g} mg/dL"
+            shown, slip = f"{entered} mg/dL", f"{entered} μmol/L would be {other}"
+        level = definition.level_umol_l
+        out.append(WarningItem(
+            "tbil_below_type_definition",
+            f"TBIL {shown} is below {level:g} μmol/L ({level / UMOL_L_PER_MG_DL:.3g} mg/dL), "
+            f"the bilirubin that defines {ft.value}: {definition.text}. Check the unit and "
+            f"the diagnosis ({slip}).",
+        ))  # fmt: skip
+    if inputs.meld < MELD_PLAUSIBLE_LOW:
+        out.append(WarningItem(
+            "meld_below_10",
+            f"Baseline MELD {inputs.meld} is below {MELD_PLAUSIBLE_LOW}, unusual in liver "
+            f"failure of any type: check the score (classic MELD) and the diagnosis.",
+        ))  # fmt: skip
+    if inputs.alt_u_l < ALT_PLAUSIBLE_LOW_U_L:
+        out.append(WarningItem(
+            "alt_below_5",
+            f"ALT {inputs.alt_u_l:g} U/L is below {ALT_PLAUSIBLE_LOW_U_L:g} U/L, lower than "
+            "laboratories report in practice: check the value and the unit (a thousands "
+            "separator written as a point turns 1,200 into 1.200).",
+        ))  # fmt: skip
+    return out
 
 
 def _warnings(
@@ -416,13 +562,13 @@ def _warnings(
             f"expected MELD after MSCT is shown as {MELD_FLOOR}. The larger decreases were "
             f"seen at baseline MELD ≥ {threshold:g}.",
         ))  # fmt: skip
-    if ft is FailureType.ACLF and inputs.meld < threshold:
+    if mr.available and inputs.meld < threshold:
         out.append(WarningItem(
-            "aclf_meld_below_20",
-            f"ACLF with baseline MELD below {threshold:g}: the meta-analysis found smaller "
-            f"MELD decreases at baseline < {threshold:g} than at ≥ {threshold:g} "
-            f"({evidence.baseline_meld.p_value.as_printed}), so the pooled ACLF decrease "
-            "probably overstates the change for this patient.",
+            "baseline_meld_below_20",
+            f"{ft.value} with baseline MELD below {threshold:g}: the meta-analysis found "
+            f"smaller MELD decreases at baseline < {threshold:g} than at ≥ {threshold:g} "
+            f"({evidence.baseline_meld.p_value.as_printed}), so the pooled {ft.value} "
+            "decrease probably overstates the change for this patient.",
         ))  # fmt: skip
     if (
         mr.available
@@ -432,15 +578,17 @@ def _warnings(
     ):
         out.append(WarningItem(
             "spread_exceeds_mean",
-            f"The reported spread for {ft.value} (± {mr.reported_spread:g}) is as large as "
-            f"the mean decrease ({mr.mean:g}): whether ± is an SD or an SE, individual "
+            f"The reported ± for {ft.value} ({mr.reported_spread:g}) is as large as the mean "
+            f"decrease ({mr.mean:g}): if ± is an SD or an SE, as is usual, individual "
             "patients vary at least this much, and some may not improve.",
         ))  # fmt: skip
     if not tbil.informative:
+        pooled = evidence.tbil.pooled_level_as_printed
         out.append(WarningItem(
             "tbil_at_or_below_pooled",
             f"Baseline TBIL ({_tbil_text(inputs.tbil_umol_l, inputs.tbil_unit)}) is already at "
-            f"or below the pooled level of {_tbil_text(tbil.pooled_level_umol_l, inputs.tbil_unit)}"
+            f"or below the pooled level of "
+            f"{_tbil_text(tbil.pooled_level_umol_l, inputs.tbil_unit, pooled)}"
             " reached at 2 and 3 months: the TBIL marker is not informative for this patient.",
         ))  # fmt: skip
     return out
@@ -471,23 +619,29 @@ def _derivation_of(
         steps.append(
             f"Expected MELD decrease: the pooled {mr.failure_type.value} value as printed "
             f"({mr.as_printed}, {mr.where}). Expected MELD after MSCT = baseline MELD − "
-            f"{mr.mean:g}, bounded to {MELD_FLOOR}–{MELD_CAP}."
+            f"{mr.mean:g}, exact, bounded to {MELD_FLOOR}–{MELD_CAP}, then shown as a whole "
+            "number (half up) because MELD is a whole-number score. The time point of the "
+            "fall was not reported.",
+        )
+        steps.append(
+            f"Baseline stratum: baseline MELD compared with {baseline_meld.threshold:g}; "
+            "the finding is reported without group sizes "
+            f"({baseline_meld.p_value.as_printed})."
         )
     else:
         steps.append(
             f"Expected MELD decrease: none; the evidence has no estimate for "
-            f"{mr.failure_type.value}."
+            f"{mr.failure_type.value}, and no other type's number is used."
         )
     steps += [
-        f"Baseline stratum: baseline MELD compared with {baseline_meld.threshold:g}; "
-        "the finding is reported without group sizes "
-        f"({baseline_meld.p_value.as_printed}).",
-        f'ALT marker: day {alt.check_day} ("{alt.check_day_as_printed}"); '
-        "expected direction only: below the patient's baseline.",
-        f"TBIL marker: days {' and '.join(str(d) for d in tbil.check_days)} "
-        f'("{tbil.check_days_as_printed}"); pooled level {tbil.pooled_level_as_printed}; '
-        "implied decline = baseline TBIL − pooled level, when the baseline is above it.",
-        "Check dates = transplant date + check day, when a transplant date is given.",
+        f'ALT marker: the source reports a fall at "{alt.check_day_as_printed}", read as '
+        f"about day {alt.check_day}; direction only, for the pooled patients.",
+        f"TBIL marker: the source reports a pooled level of {tbil.pooled_level_as_printed} at "
+        f'"{tbil.check_days_as_printed}", read as days '
+        f"{' and '.join(str(d) for d in tbil.check_days)}.",
+        "Check dates = date of MSCT + check day, when the date of MSCT is given. Reading "
+        '"half a month" as day 15 and "2 and 3 months" as days 60 and 90, and the day windows '
+        "for follow-up values, are this calculator's own.",
     ]
     return tuple(steps)
 
@@ -517,6 +671,28 @@ def _labs_warnings(inputs: PatientInputs, labs: MeldResult | None) -> list[Warni
     ]
 
 
+def context_for(evidence: Evidence, failure_type: FailureType) -> ContextView:
+    """The controlled evidence for a type, kept apart from the pooled change."""
+    ctx = evidence.context
+    if ctx is not None and ctx.covers(failure_type):
+        return ContextView(evidence=ctx, message="")
+    return ContextView(
+        evidence=None,
+        message=f"No controlled MELD estimate (MSC versus control) was found for "
+        f"{failure_type.value}.",
+    )
+
+
+def _population_note(evidence: Evidence, failure_type: FailureType) -> str | None:
+    if evidence.meld_reduction[failure_type].available:
+        return None
+    return (
+        "The ALT and TBIL findings were reported for the pooled liver-failure population of "
+        f"the meta-analysis ({evidence.source.patients} patients); there are no "
+        f"{failure_type.value}-specific data."
+    )
+
+
 def assess(
     inputs: PatientInputs,
     evidence: Evidence,
@@ -528,14 +704,17 @@ def assess(
 
     ``labs`` (MELD from laboratory values) and ``followup`` (the follow-up
     markers, from :mod:`calc.followup`) are carried into the result, with their
-    warnings; neither changes the pooled estimates.
+    warnings; neither changes the pooled estimates. Warnings come in this order:
+    what the follow-up shows (a worsening first), the plausibility of the
+    inputs, then the limits of the evidence for this patient.
     """
     mr = _meld_reduction(inputs, evidence.meld_reduction[inputs.failure_type])
     alt, tbil = _markers(inputs, evidence)
     src = evidence.source
-    warnings = _warnings(inputs, evidence, mr, tbil) + _labs_warnings(inputs, labs)
-    if followup is not None:
-        warnings += list(followup.warnings)
+    warnings = list(followup.warnings) if followup is not None else []
+    warnings += _plausibility_warnings(inputs)
+    warnings += _warnings(inputs, evidence, mr, tbil) + _labs_warnings(inputs, labs)
+    ctx = evidence.context
     return Assessment(
         inputs=inputs,
         meld_reduction=mr,
@@ -552,10 +731,15 @@ def assess(
             articles=src.articles,
             patients=src.patients,
             document_read=src.document_read,
+            context_evidence_version=ctx.evidence_version if ctx else None,
+            context_doi=ctx.source.doi if ctx else None,
         ),
         derivation=_derivation(evidence, mr),
         limits=_limits(evidence.not_reported),
         intended_use=INTENDED_USE,
+        context=context_for(evidence, inputs.failure_type),
+        population_note=_population_note(evidence, inputs.failure_type),
+        scope_note=None if mr.available else NO_ESTIMATE_SCOPE_NOTE,
         labs=labs,
         followup=followup,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -21,6 +21,9 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 DEFAULT_EVIDENCE = "evidence.json"
+# Controlled evidence shown beside the pooled changes as context, never used in the
+# calculation (Ding et al. 2024, MSC versus control in ACLF).
+DEFAULT_CONTEXT_EVIDENCE = "ding2024.json"
 
 
 class EvidenceError(ValueError):
@@ -28,11 +31,16 @@ class EvidenceError(ValueError):
 
 
 class FailureType(StrEnum):
-    """The three types of liver failure named by Cao et al. 2018."""
+    """The types of liver failure of the Chinese Medical Association's 2024 guideline.
+
+    Cao et al. 2018 name three (ALF, ACLF, CLF); the guideline adds subacute liver
+    failure (SALF), for which no source here has an estimate.
+    """
 
     ACLF = "ACLF"
     CLF = "CLF"
     ALF = "ALF"
+    SALF = "SALF"
 
 
 class DispersionKind(StrEnum):
@@ -137,6 +145,50 @@ class Source:
 
 
 @dataclass(frozen=True)
+class ContextOutcome:
+    """One controlled result as printed (effect = MSC minus control)."""
+
+    outcome: str  # "survival", "MELD score", ...
+    time: str  # as printed, e.g. "12 weeks"
+    measure: str  # "OR" or "MD"
+    as_printed: str  # e.g. "MD = -3.27, 95%CI: -6.07~-0.48"
+    p_as_printed: str
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class ContextSource:
+    citation: str
+    title_zh: str
+    journal_zh: str
+    short_citation: str
+    doi: str
+    registration: str
+    document_read: str
+    design: str
+    articles: int
+    participants: int
+    failure_types: tuple[FailureType, ...]
+    comparison: str
+
+
+@dataclass(frozen=True)
+class ContextEvidence:
+    """Controlled evidence shown beside the pooled changes; never used in the calculation."""
+
+    schema_version: int
+    evidence_version: str
+    source: ContextSource
+    outcomes: tuple[ContextOutcome, ...]
+    adverse_events_as_printed: str
+    not_reported: tuple[str, ...]
+    why_different: str
+
+    def covers(self, failure_type: FailureType) -> bool:
+        return failure_type in self.source.failure_types
+
+
+@dataclass(frozen=True)
 class Evidence:
     schema_version: int
     evidence_version: str
@@ -147,6 +199,8 @@ class Evidence:
     alt: AltMarkerEvidence
     tbil: TbilMarkerEvidence
     not_reported: tuple[str, ...]
+    # The controlled evidence, kept apart with its own version (None: none loaded).
+    context: ContextEvidence | None = None
 
 
 # --------------------------------------------------------------------------
@@ -398,11 +452,68 @@ def parse_evidence(data: Any) -> Evidence:
     )
 
 
-def load_evidence(path: str | Path | None = None) -> Evidence:
-    """Read and validate an evidence file (the packaged one by default)."""
+def parse_context_evidence(data: Any) -> ContextEvidence:
+    """Validate a decoded context-evidence document (controlled results as printed)."""
+    root = _Node(data, "context")
+    version = root.key("schema_version").integer()
+    if version != SCHEMA_VERSION:
+        raise EvidenceError(
+            f"evidence file: field 'context.schema_version' is {version}; "
+            f"this version of calc reads schema {SCHEMA_VERSION}"
+        )
+    if root.key("role").text() != "context":
+        raise EvidenceError("evidence file: field 'context.role' must be context")
+    src = root.key("source")
+    types = []
+    for node in src.key("failure_types").items():
+        try:
+            types.append(FailureType(node.text()))
+        except ValueError:
+            raise node._fail("must be a type of liver failure") from None
+    source = ContextSource(
+        citation=src.key("citation").text(),
+        title_zh=src.key("title_zh").text(),
+        journal_zh=src.key("journal_zh").text(),
+        short_citation=src.key("short_citation").text(),
+        doi=src.key("doi").text(),
+        registration=src.key("registration").text(),
+        document_read=src.key("document_read").text(),
+        design=src.key("design").text(),
+        articles=src.key("articles").integer(),
+        participants=src.key("participants").integer(),
+        failure_types=tuple(types),
+        comparison=src.key("comparison").text(),
+    )
+    outcomes = []
+    for node in root.key("outcomes").items():
+        measure = node.key("measure").text()
+        if measure not in {"OR", "MD"}:
+            raise node.key("measure")._fail("must be OR or MD")
+        outcomes.append(
+            ContextOutcome(
+                outcome=node.key("outcome").text(),
+                time=node.key("time").text(),
+                measure=measure,
+                as_printed=node.key("as_printed").text(),
+                p_as_printed=node.key("p_as_printed").text(),
+                unit=node.key("unit").opt_text(),
+            )
+        )
+    return ContextEvidence(
+        schema_version=version,
+        evidence_version=root.key("evidence_version").text(),
+        source=source,
+        outcomes=tuple(outcomes),
+        adverse_events_as_printed=root.key("adverse_events_as_printed").text(),
+        not_reported=tuple(n.text() for n in root.key("not_reported").items()),
+        why_different=root.key("why_different").text(),
+    )
+
+
+def _read_json(path: str | Path | None, default: str) -> Any:
     try:
         if path is None:
-            packaged = resources.files("calc").joinpath("data").joinpath(DEFAULT_EVIDENCE)
+            packaged = resources.files("calc").joinpath("data").joinpath(default)
             raw = packaged.read_text("utf-8")
         else:
             raw = Path(path).read_text("utf-8")
@@ -414,7 +525,20 @@ def load_evidence(path: str | Path | None = None) -> Evidence:
     try:
         # NaN / Infinity decode to floats so that the typed reader below refuses
         # them with the path of the field that holds them.
-        data = json.loads(raw, parse_constant=float)
+        return json.loads(raw, parse_constant=float)
     except (ValueError, RecursionError) as exc:
         raise EvidenceError(f"evidence file: not valid JSON ({exc})") from exc
-    return parse_evidence(data)
+
+
+def load_evidence(
+    path: str | Path | None = None, context_path: str | Path | None = None
+) -> Evidence:
+    """Read and validate the evidence files (the packaged ones by default).
+
+    The pooled changes (Cao et al. 2018) drive the calculation; the controlled
+    evidence (Ding et al. 2024) is loaded beside them as context, with its own
+    version, and is never used in the arithmetic.
+    """
+    evidence = parse_evidence(_read_json(path, DEFAULT_EVIDENCE))
+    context = parse_context_evidence(_read_json(context_path, DEFAULT_CONTEXT_EVIDENCE))
+    return replace(evidence, context=context)

@@ -9,7 +9,7 @@ baseline", never "the treatment works").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -42,6 +42,13 @@ from .inputs import (
 # months"); a value outside its window is still shown, with a warning.
 ALT_WINDOW_DAYS = 5
 TBIL_WINDOW_DAYS = 15
+# A follow-up ALT or TBIL this far from baseline is more likely a unit slip than a
+# change (TBIL 6.8 mg/dL typed against μmol/L reads as a 98 % fall): a warning.
+IMPLAUSIBLE_FALL_PERCENT = 90.0
+IMPLAUSIBLE_RISE_FACTOR = 10.0
+# Types with no pooled MELD change: an ALT fall is never presented as a response there
+# (in acute liver failure a falling ALT can mean a loss of liver cells, not recovery).
+NO_ESTIMATE_TYPES = frozenset({FailureType.ALF, FailureType.SALF})
 # Follow-up days are counted from the day of MSCT (day 0).
 DAY_RANGE = Range("Day after MSCT", "", 0, 365, whole=True)
 
@@ -171,8 +178,14 @@ def validate_followup(
     *,
     allow_text: bool,
     transplant_date_valid: bool = True,
+    default_units: Mapping[str, object] | None = None,
 ) -> FollowupInputs:
-    """Validate the optional follow-up values; errors keyed ``followup.<marker>``."""
+    """Validate the optional follow-up values; errors keyed ``followup.<marker>``.
+
+    A follow-up value without a unit takes the unit of the same analyte at
+    baseline (``default_units``: ``{"alt": ..., "tbil": ...}`` as entered), so a
+    value typed in the baseline's unit is never read in another.
+    """
     if raw is None:
         return FollowupInputs()
     if not isinstance(raw, Mapping):
@@ -198,8 +211,9 @@ def validate_followup(
             continue
         try:
             out[key] = _measurement(
-                key, label, item, transplant_date, allow_text, transplant_date_valid
-            )
+                key, label, item, transplant_date, allow_text, transplant_date_valid,
+                default_units or {},
+            )  # fmt: skip
         except ValueError as exc:
             errors[field] = [str(exc)]
     if errors:
@@ -210,6 +224,23 @@ def validate_followup(
         tbil_day90=out.get(FollowupKey.TBIL_DAY90),
         meld=out.get(FollowupKey.MELD),
     )
+
+
+def _unit_or_default(
+    unit: object, baseline_unit: object, parse: Callable[[object], object]
+) -> object:
+    """The follow-up unit as given, else the baseline's (if that one is a valid unit).
+
+    A baseline unit that is not valid is reported under its own field only: the
+    follow-up value then takes the default unit rather than a second error.
+    """
+    if unit is not None:
+        return unit
+    try:
+        parse(baseline_unit)
+    except ValueError:
+        return None
+    return baseline_unit
 
 
 def _labelled(rng: Range, label: str) -> Range:
@@ -223,10 +254,13 @@ def _measurement(
     transplant_date: date | None,
     allow_text: bool,
     transplant_date_valid: bool,
+    default_units: Mapping[str, object],
 ) -> Measurement:
     value = item.get("value")
     if key is FollowupKey.ALT_DAY15:
-        alt_unit = parse_alt_unit(item.get("unit"))
+        alt_unit = parse_alt_unit(
+            _unit_or_default(item.get("unit"), default_units.get("alt"), parse_alt_unit)
+        )
         number = check_number(value, _labelled(ALT_RANGES[alt_unit], label), allow_text=allow_text)
         unit, canonical = alt_unit.value, alt_to_u_l(number, alt_unit)
     elif key is FollowupKey.MELD:
@@ -235,7 +269,9 @@ def _measurement(
         number = check_number(value, _labelled(MELD_RANGE, label), allow_text=allow_text)
         unit, canonical = "", number
     else:
-        tbil_unit = parse_tbil_unit(item.get("unit"))
+        tbil_unit = parse_tbil_unit(
+            _unit_or_default(item.get("unit"), default_units.get("tbil"), parse_tbil_unit)
+        )
         # The same mislabel guard as the baseline TBIL (85 "mg/dL" looks like μmol/L).
         labelled = {u: _labelled(r, label) for u, r in TBIL_RANGES.items()}
         number = check_in_unit(value, labelled, tbil_unit, TBIL_PER_UMOL_L, allow_text=allow_text)
@@ -298,16 +334,25 @@ def _alt_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> Ma
     fallen = m.canonical < baseline
     unit = m.unit
     shown = f"{_fmt_alt(baseline, unit)} → {_fmt_alt(m.canonical, unit)}"
-    if fallen:
+    ft = inputs.failure_type
+    if ft in NO_ESTIMATE_TYPES:
+        # Described, never read as a response: no ALF/SALF-specific data.
+        moved = f"fallen {_pct(pct)} %" if fallen else f"changed {_sign(pct)}{_pct(pct)} %"
         text = (
-            f"ALT has fallen {_pct(pct)} % from baseline ({shown}) {_when(m)}; the meta-analysis "
-            f"reports a large fall at {evidence.alt.check_day_as_printed} "
+            f"ALT has {moved} from baseline ({shown}) {_when(m)}. In {ft.value} a falling ALT "
+            "alone does not show recovery, and the meta-analysis has no "
+            f"{ft.value}-specific data."
+        )
+    elif fallen:
+        text = (
+            f"ALT has fallen {_pct(pct)} % from baseline ({shown}) {_when(m)}; in the pooled "
+            f"patients ALT had fallen at {evidence.alt.check_day_as_printed} "
             f"({evidence.alt.p_value.as_printed})."
         )
     else:
         text = (
             f"ALT has not fallen below baseline ({shown}, {_sign(pct)}{_pct(pct)} %) "
-            f"{_when(m)}; the meta-analysis reports a large fall at "
+            f"{_when(m)}; in the pooled patients ALT had fallen at "
             f"{evidence.alt.check_day_as_printed}."
         )
     return MarkerStatus(
@@ -332,7 +377,11 @@ def _tbil_status(
     at_or_below = m.canonical <= level
     unit = m.unit
     # The pooled level as printed (78.57 μmol/L), or converted to mg/dL.
-    pooled = f"{level:g} μmol/L" if unit == TbilUnit.UMOL_L.value else _fmt_tbil(level, unit)
+    pooled = (
+        evidence.tbil.pooled_level_as_printed
+        if unit == TbilUnit.UMOL_L.value
+        else _fmt_tbil(level, unit)
+    )
     from_baseline = (
         f"change from baseline {_fmt_tbil(baseline, unit)}: "
         f"{_sign(change)}{_fmt_tbil(abs(change), unit)} ({_sign(pct)}{_pct(pct)} %)"
@@ -367,11 +416,12 @@ def _meld_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> M
     pct = 100.0 * change / baseline
     ev = evidence.meld_reduction[inputs.failure_type]
     fallen = change < 0
-    observed = (
-        f"MELD has fallen {-change:g} points ({inputs.meld} → {m.canonical:g})"
-        if fallen
-        else f"MELD has not fallen ({inputs.meld} → {m.canonical:g})"
-    )
+    if fallen:
+        observed = f"MELD has fallen {-change:g} points ({inputs.meld} → {m.canonical:g})"
+    elif change > 0:
+        observed = f"MELD has risen {change:g} points ({inputs.meld} → {m.canonical:g})"
+    else:
+        observed = f"MELD has not changed ({inputs.meld} → {m.canonical:g})"
     if ev.available and ev.as_printed:
         expected = f"the pooled {inputs.failure_type.value} decrease is {ev.as_printed}"
     else:
@@ -379,8 +429,9 @@ def _meld_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> M
     return MarkerStatus(
         key=FollowupKey.MELD.value, marker="MELD", target_day=None, day=m.day, date=m.date,
         value=m.value, unit="", canonical=m.canonical, baseline_canonical=baseline,
-        change=change, change_percent=pct, status="fallen" if fallen else "not_fallen",
-        symbol="↓" if fallen else "↑",
+        change=change, change_percent=pct,
+        status="fallen" if fallen else "risen" if change > 0 else "unchanged",
+        symbol="↓" if fallen else "↑" if change > 0 else "=",
         pooled_level_umol_l=None, above_pooled_by_umol_l=None,
         expected_reduction=ev.mean if ev.available else None,
         expected_as_printed=ev.as_printed if ev.available else None,
@@ -427,12 +478,72 @@ def assess_followup(
                     f"defined for day {status.target_day}.",
                 )
             )
-    if FollowupKey.MELD in given and inputs.failure_type is FailureType.ALF:
+        unit_check = _unit_check(key, status, inputs)
+        if unit_check is not None:
+            warnings.append(unit_check)
+    if FollowupKey.MELD in given and inputs.failure_type in NO_ESTIMATE_TYPES:
         warnings.append(
             WarningItem(
                 "meld_followup_no_estimate",
                 "The observed MELD change is shown without a pooled comparison: the "
-                "meta-analysis has no MELD estimate for ALF.",
+                f"meta-analysis has no MELD estimate for {inputs.failure_type.value}.",
             )
         )
-    return FollowupResult(markers=tuple(markers), warnings=tuple(warnings))
+    worse = _worsening(markers, inputs)
+    return FollowupResult(markers=tuple(markers), warnings=(*worse, *warnings))
+
+
+def _day_words(m: MarkerStatus) -> str:
+    return "" if m.day is None else f" on day {m.day}"
+
+
+def _worsening(markers: list[MarkerStatus], inputs: PatientInputs) -> list[WarningItem]:
+    """A rise of MELD or TBIL said in words, first; an ALT fall beside it flagged."""
+    out: list[WarningItem] = []
+    melds = [m for m in markers if m.marker == "MELD" and m.change > 0]
+    tbils = [m for m in markers if m.marker == "TBIL" and m.change > 0]
+    for m in melds:
+        out.append(WarningItem(
+            "meld_rose",
+            f"MELD has risen from {inputs.meld} to {m.canonical:g}{_day_words(m)}.",
+        ))  # fmt: skip
+    for m in tbils:
+        out.append(WarningItem(
+            "tbil_rose",
+            f"TBIL has risen from {_fmt_tbil(m.baseline_canonical, m.unit)} to "
+            f"{_fmt_tbil(m.canonical, m.unit)} (+{_pct(m.change_percent)} %){_day_words(m)}.",
+        ))  # fmt: skip
+    alt_fell = [m for m in markers if m.marker == "ALT" and m.change < 0]
+    if alt_fell and (melds or tbils):
+        alt = alt_fell[0]
+        rising = " and ".join(name for name, items in (("MELD", melds), ("TBIL", tbils)) if items)
+        out.append(WarningItem(
+            "alt_fall_with_worsening",
+            f"ALT fell ({_fmt_alt(alt.baseline_canonical, alt.unit)} → "
+            f"{_fmt_alt(alt.canonical, alt.unit)}) while {rising} rose: this is not the course "
+            "the meta-analysis describes, in which ALT and TBIL both fell. A falling ALT with "
+            "a rising bilirubin or MELD can reflect a loss of functioning liver rather than "
+            "recovery.",
+        ))  # fmt: skip
+    return out
+
+
+def _unit_check(key: FollowupKey, m: MarkerStatus, inputs: PatientInputs) -> WarningItem | None:
+    """A follow-up ALT or TBIL implausibly far from baseline: likely a unit slip."""
+    if m.marker not in {"ALT", "TBIL"}:
+        return None
+    fmt = _fmt_alt if m.marker == "ALT" else _fmt_tbil
+    baseline = fmt(m.baseline_canonical, m.unit)
+    value = fmt(m.canonical, m.unit)
+    if m.change_percent < -IMPLAUSIBLE_FALL_PERCENT:
+        how = f"{_pct(m.change_percent)} % below"
+    elif m.canonical > IMPLAUSIBLE_RISE_FACTOR * m.baseline_canonical:
+        how = f"{m.canonical / m.baseline_canonical:.3g} times"
+    else:
+        return None
+    return WarningItem(
+        f"{key.value}_check_unit",
+        f"Follow-up {m.marker} {value} is {how} the baseline of {baseline}: more than a "
+        f"{IMPLAUSIBLE_FALL_PERCENT:g} % fall or a {IMPLAUSIBLE_RISE_FACTOR:g}-fold rise is "
+        "more often a unit slip than a change. Check the unit.",
+    )

@@ -54,7 +54,11 @@ FAILURE_TYPE_DEFINITIONS: dict[FailureType, str] = {
     ),
     FailureType.ALF: (
         "Acute liver failure: severe liver injury with coagulopathy and encephalopathy"
-        " in a patient without prior liver disease."
+        " within 2 weeks of onset, in a patient without prior liver disease."
+    ),
+    FailureType.SALF: (
+        "Subacute liver failure: liver failure developing 2 to 26 weeks after onset,"
+        " without prior liver disease (Chinese Medical Association guideline, 2024)."
     ),
 }
 
@@ -152,7 +156,12 @@ def parse_decimal_text(text: str, rng: Range) -> float:
     if not stripped:
         raise ValueError(f"{rng.label} is required: enter {rng.describe()}.")
     if len(stripped) > MAX_TEXT_LENGTH or not _DECIMAL_TEXT.fullmatch(stripped):
-        hint = " Use a point, not a comma, for decimals." if "," in stripped else ""
+        hint = (
+            " Write it without a thousands separator (1200, not 1,200) and with a point"
+            " for decimals (12.5, not 12,5)."
+            if "," in stripped
+            else ""
+        )
         raise ValueError(
             f"{rng.label} must be a plain number such as 240 or 12.5 "
             f"(allowed {rng.describe()}).{hint}"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .evidence import FailureType
-from .inputs import ALT_RANGES, MELD_RANGE, TBIL_RANGES, AltUnit, TbilUnit
+from .inputs import (
+    ALT_RANGES,
+    FAILURE_TYPE_DEFINITIONS,
+    MELD_RANGE,
+    TBIL_RANGES,
+    AltUnit,
+    TbilUnit,
+)
 
 
 def _ranges_text(ranges: dict[Any, Any]) -> str:
@@ -138,7 +145,9 @@ def followup_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "description": (
-            "Optional follow-up values. A `date` needs `transplant_date`; `day` is days after MSCT."
+            "Optional follow-up values. A `date` needs `transplant_date`; `day` is days after "
+            "MSCT. A value without a `unit` is read in the baseline unit of the same analyte "
+            "(`alt_unit`, `tbil_unit`)."
         ),
         "properties": {
             "alt_day15": item(
@@ -152,6 +161,229 @@ def followup_schema() -> dict[str, Any]:
             ),
             "meld": item(None, MELD_RANGE.low, MELD_RANGE.high),
         },
+    }
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+STRING: dict[str, Any] = {"type": "string"}
+MELD_SCORE: dict[str, Any] = {"minimum": 6, "maximum": 40}
+
+
+def _warning_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["code", "title", "message", "demotes_headline"],
+        "properties": {
+            "code": {**STRING, "description": "Stable, for programs."},
+            "title": {**STRING, "description": "The warning's short name."},
+            "message": {**STRING, "description": "The warning in words."},
+            "demotes_headline": {
+                "type": "boolean",
+                "description": (
+                    "The expected MELD after MSCT may not apply to this patient: show the "
+                    "warning before the number."
+                ),
+            },
+        },
+    }
+
+
+def _context_schema() -> dict[str, Any]:
+    outcome = {
+        "type": "object",
+        "required": ["outcome", "time", "measure", "as_printed", "p_as_printed", "unit"],
+        "properties": {
+            "outcome": STRING,
+            "time": STRING,
+            "measure": {"type": "string", "enum": ["OR", "MD"]},
+            "as_printed": STRING,
+            "p_as_printed": STRING,
+            "unit": _nullable(STRING),
+        },
+    }
+    return {
+        "type": "object",
+        "description": (
+            "Controlled evidence (MSC versus control) for the patient's type, as printed, "
+            "shown beside the pooled before/after change. Never used in the calculation. "
+            "When none covers the type: `available` false and a `message`."
+        ),
+        "required": ["available", "used_in_calculation"],
+        "properties": {
+            "available": {"type": "boolean"},
+            "used_in_calculation": {"type": "boolean", "enum": [False]},
+            "message": STRING,
+            "version": STRING,
+            "citation": STRING,
+            "doi": STRING,
+            "url": STRING,
+            "design": STRING,
+            "articles": {"type": "integer"},
+            "participants": {"type": "integer"},
+            "comparison": STRING,
+            "document_read": STRING,
+            "outcomes": {"type": "array", "items": outcome},
+            "adverse_events_as_printed": STRING,
+            "not_reported": {"type": "array", "items": STRING},
+            "why_different": STRING,
+        },
+    }
+
+
+def assessment_schema() -> dict[str, Any]:
+    """The response of POST /api/v1/assess (calc.report.to_dict)."""
+    meld_after = {"type": "number", "nullable": True, **MELD_SCORE}
+    range_item = {
+        "type": "object",
+        "required": ["kind", "low", "high", "meld_after_low", "meld_after_high"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["confidence", "prediction"]},
+            "low": {"type": "number"},
+            "high": {"type": "number"},
+            "meld_after_low": {"type": "number", **MELD_SCORE},
+            "meld_after_high": {"type": "number", **MELD_SCORE},
+        },
+    }
+    finding = {**STRING, "description": "What the source reports for the pooled patients."}
+    return {
+        "type": "object",
+        "required": [
+            "input",
+            "meld_reduction",
+            "context_evidence",
+            "baseline_stratum",
+            "stratum",
+            "markers",
+            "warnings",
+            "scope_note",
+            "evidence",
+            "version",
+            "basis",
+            "summary_text",
+        ],
+        "properties": {
+            "input": {"type": "object"},
+            "meld_reduction": {
+                "type": "object",
+                "required": [
+                    "available",
+                    "mean",
+                    "reported_spread",
+                    "spread_kind",
+                    "expected_meld_after",
+                    "expected_meld_after_display",
+                    "ranges",
+                ],
+                "properties": {
+                    "available": {"type": "boolean"},
+                    "what_it_is": _nullable(STRING),
+                    "mean": {"type": "number", "nullable": True},
+                    "reported_spread": {"type": "number", "nullable": True},
+                    "spread_kind": {
+                        "type": "string",
+                        "enum": ["unreported", "SD", "SE", "95% CI", "none"],
+                    },
+                    "spread_kind_text": STRING,
+                    "as_printed": _nullable(STRING),
+                    "expected_meld_after": {
+                        **meld_after,
+                        "description": "Baseline MELD − pooled decrease, exact, bounded 6–40.",
+                    },
+                    "expected_meld_after_display": {
+                        "type": "integer",
+                        "nullable": True,
+                        **MELD_SCORE,
+                        "description": (
+                            'The same as a whole MELD (half up): the number to show, with "about".'
+                        ),
+                    },
+                    "expected_meld_after_unbounded": {"type": "number", "nullable": True},
+                    "bounded_at_floor": {"type": "boolean"},
+                    "ranges": {
+                        "type": "array",
+                        "items": range_item,
+                        "description": (
+                            "Intervals the evidence supports: empty while the kind of its ± "
+                            "is not reported."
+                        ),
+                    },
+                    "unavailable_reason": _nullable(STRING),
+                },
+            },
+            "context_evidence": _context_schema(),
+            "baseline_stratum": {
+                "type": "string",
+                "nullable": True,
+                "enum": [">=20", "<20", None],
+                "description": "Null for a type without an estimate (ALF, SALF).",
+            },
+            "stratum": {"type": "object", "nullable": True},
+            "markers": {
+                "type": "object",
+                "required": ["population_note", "alt", "tbil"],
+                "properties": {
+                    "population_note": _nullable(STRING),
+                    "alt": {
+                        "type": "object",
+                        "required": ["check_day", "finding"],
+                        "properties": {"check_day": {"type": "integer"}, "finding": finding},
+                    },
+                    "tbil": {
+                        "type": "object",
+                        "required": ["check_days", "finding", "pooled_level_umol_l"],
+                        "properties": {
+                            "check_days": {"type": "array", "items": {"type": "integer"}},
+                            "finding": finding,
+                            "pooled_level_umol_l": {"type": "number"},
+                        },
+                    },
+                },
+            },
+            "warnings": {"type": "array", "items": _warning_schema()},
+            "scope_note": _nullable(STRING),
+            "evidence": {"type": "object"},
+            "version": {
+                "type": "object",
+                "required": ["app", "evidence", "context_evidence"],
+                "properties": {
+                    "app": STRING,
+                    "evidence": STRING,
+                    "context_evidence": _nullable(STRING),
+                },
+            },
+            "basis": {"type": "object"},
+            "summary_text": STRING,
+        },
+    }
+
+
+def evidence_sources_schema() -> dict[str, Any]:
+    """The response of GET /api/v1/evidence (calc.api.evidence_sources)."""
+    source = {
+        "type": "object",
+        "required": ["used_in_calculation", "schema_version", "evidence_version", "source"],
+        "properties": {
+            "used_in_calculation": {"type": "boolean"},
+            "schema_version": {"type": "integer"},
+            "evidence_version": STRING,
+            "source": {"type": "object"},
+        },
+    }
+    return {
+        "type": "object",
+        "description": (
+            "Each source of evidence as loaded, keyed by its name (its version up to the "
+            "first hyphen), each with its own `evidence_version`: `cao2018`, the pooled "
+            "before/after changes that drive the calculation (`used_in_calculation` true), "
+            "and `ding2024`, the controlled evidence shown as context (`used_in_calculation` "
+            "false; absent when none is loaded)."
+        ),
+        "required": ["cao2018"],
+        "properties": {"cao2018": source, "ding2024": source},
+        "additionalProperties": source,
     }
 
 
@@ -171,7 +403,13 @@ def openapi_document(version: str) -> dict[str, Any]:
             {"anyOf": [{"required": ["meld"]}, {"required": ["labs"]}]},
         ],
         "properties": {
-            "failure_type": {"type": "string", "enum": [f.value for f in FailureType]},
+            "failure_type": {
+                "type": "string",
+                "enum": [f.value for f in FailureType],
+                "description": "; ".join(
+                    f"{ft.value}: {text}" for ft, text in FAILURE_TYPE_DEFINITIONS.items()
+                ),
+            },
             "meld": {
                 "type": "integer",
                 "minimum": MELD_RANGE.low,
@@ -234,7 +472,9 @@ def openapi_document(version: str) -> dict[str, Any]:
             "version": version,
             "description": (
                 "Decision support for clinicians. Evidence: Cao et al. 2018, "
-                "doi:10.1155/2018/9231710 (abstract). MSCT is investigational."
+                "doi:10.1155/2018/9231710 (abstract), for the calculation; Ding et al. 2024, "
+                "doi:10.12449/JCH240822 (abstract), shown as context and never used in the "
+                "calculation. MSCT is investigational."
             ),
         },
         "paths": {
@@ -294,6 +534,25 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/evidence": {
+                "get": {
+                    "summary": "Both evidence files as loaded, each with its own version",
+                    "operationId": "evidence",
+                    "responses": {
+                        "200": {
+                            "description": (
+                                "The sources by name: the one used in the calculation and the "
+                                "one shown as context"
+                            ),
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/EvidenceSources"}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Liveness for load balancers",
@@ -325,65 +584,8 @@ def openapi_document(version: str) -> dict[str, Any]:
                 **lab_schemas(),
                 "Followup": followup_schema(),
                 "Errors": _errors_schema(),
-                "Assessment": {
-                    "type": "object",
-                    "required": [
-                        "input",
-                        "meld_reduction",
-                        "baseline_stratum",
-                        "markers",
-                        "warnings",
-                        "evidence",
-                        "version",
-                        "basis",
-                        "summary_text",
-                    ],
-                    "properties": {
-                        "input": {"type": "object"},
-                        "meld_reduction": {
-                            "type": "object",
-                            "required": [
-                                "available",
-                                "mean",
-                                "reported_spread",
-                                "spread_kind",
-                                "expected_meld_after",
-                            ],
-                            "properties": {
-                                "available": {"type": "boolean"},
-                                "mean": {"type": "number", "nullable": True},
-                                "reported_spread": {"type": "number", "nullable": True},
-                                "spread_kind": {
-                                    "type": "string",
-                                    "enum": ["unreported", "SD", "SE", "95% CI", "none"],
-                                },
-                                "expected_meld_after": {
-                                    "type": "number",
-                                    "nullable": True,
-                                    "minimum": 6,
-                                    "maximum": 40,
-                                },
-                            },
-                        },
-                        "baseline_stratum": {"type": "string", "enum": [">=20", "<20"]},
-                        "markers": {"type": "object"},
-                        "warnings": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["code", "message"],
-                                "properties": {
-                                    "code": {"type": "string"},
-                                    "message": {"type": "string"},
-                                },
-                            },
-                        },
-                        "evidence": {"type": "object"},
-                        "version": {"type": "object"},
-                        "basis": {"type": "object"},
-                        "summary_text": {"type": "string"},
-                    },
-                },
+                "Assessment": assessment_schema(),
+                "EvidenceSources": evidence_sources_schema(),
             }
         },
     }

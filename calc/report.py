@@ -31,9 +31,13 @@ def entered(x: float) -> str:
 
 
 def tbil_text(value_umol_l: float, unit: str) -> str:
+    """A patient's TBIL in ``unit``, as typed: never rounded across the pooled 78.57 μmol/L.
+
+    (A baseline of 78.57 shown as "78.6" would read as above the level it is at.)
+    """
     if unit == TbilUnit.MG_DL.value:
-        return f"{value_umol_l / UMOL_L_PER_MG_DL:.2f} mg/dL"
-    return f"{value_umol_l:.1f} μmol/L"
+        return f"{entered(value_umol_l / UMOL_L_PER_MG_DL)} mg/dL"
+    return f"{entered(value_umol_l)} μmol/L"
 
 
 def pooled_tbil_text(a: Assessment) -> str:
@@ -43,17 +47,50 @@ def pooled_tbil_text(a: Assessment) -> str:
     return f"{a.tbil.pooled_level_umol_l:g} μmol/L"
 
 
+# What the headline number is, beside it wherever it is shown.
+HEADLINE_WHAT = (
+    "the fall from baseline seen in treated patients (before/after, no control group); "
+    "time point not reported"
+)
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December",
+)  # fmt: skip
+
+
 def meld_after_text(a: Assessment) -> str:
+    """The headline: a whole number with "about" (MELD is a whole-number score)."""
     mr = a.meld_reduction
-    if not mr.available or mr.expected_meld_after is None or mr.mean is None:
+    if not mr.available or mr.expected_meld_after_display is None:
         return "no estimate"
     if mr.bounded_at_floor:
-        return f"{mr.expected_meld_after:g}"
-    return format_number(mr.expected_meld_after, decimals_of(mr.mean))
+        return f"{mr.expected_meld_after_display} (the lowest MELD)"
+    return f"about {mr.expected_meld_after_display}"
+
+
+def meld_after_exact_text(a: Assessment) -> str:
+    """The exact working behind the headline: 28 − 14.93 = 13.07."""
+    mr = a.meld_reduction
+    if not mr.available or mr.expected_meld_after_unbounded is None or mr.mean is None:
+        return "no estimate"
+    exact = format_number(mr.expected_meld_after_unbounded, decimals_of(mr.mean)).replace("-", "−")
+    text = f"{a.inputs.meld} − {mr.mean:g} = {exact}"
+    if mr.bounded_at_floor:
+        text += f", bounded at the MELD floor of {mr.expected_meld_after:g}"
+    return text
+
+
+def date_words(d: date) -> str:
+    """A date in words, so a swapped day and month is visible: 3 December 2026."""
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def date_both(d: date) -> str:
+    """ISO and in words: 2026-12-03 (3 December 2026)."""
+    return f"{d.isoformat()} ({date_words(d)})"
 
 
 RANGE_KIND_LABELS = {
-    "scenario": "Scenario range (not a confidence interval)",
     "confidence": "95% confidence interval of the mean",
     "prediction": "95% prediction interval for one patient",
 }
@@ -67,7 +104,8 @@ def spread_kind_text(kind: str) -> str:
     return {
         "unreported": (
             "the source prints ± without saying whether it is a standard deviation (SD) "
-            "or a standard error (SE)"
+            "or a standard error (SE), or how many patients it covers, so no range or "
+            "probability can be derived from it"
         ),
         "SD": "± is a standard deviation",
         "SE": "± is a standard error",
@@ -81,16 +119,6 @@ def range_text(r: RangeEstimate) -> str:
         f"MELD decrease {r.low:.1f} to {r.high:.1f}; "
         f"MELD after {r.meld_after_low:.1f} to {r.meld_after_high:.1f}"
     )
-
-
-def percent_text(p: float) -> str:
-    if p > 0.999:
-        return "> 99.9 %"
-    if p < 0.001:
-        return "< 0.1 %"
-    if p < 0.01 or p > 0.99:  # one decimal here, so a chance never rounds to 0 % or 100 %
-        return f"{100 * p:.1f} %"
-    return f"{100 * p:.0f} %"
 
 
 def iso(d: date | None) -> str | None:
@@ -120,9 +148,11 @@ def to_dict(a: Assessment) -> dict[str, Any]:
         },
         "meld_reduction": {
             "available": mr.available,
+            "what_it_is": HEADLINE_WHAT if mr.available else None,
             "mean": mr.mean,
             "reported_spread": mr.reported_spread,
             "spread_kind": mr.spread_kind,
+            "spread_kind_text": spread_kind_text(mr.spread_kind),
             "spread_low": mr.spread_low,
             "spread_high": mr.spread_high,
             "as_printed": mr.as_printed,
@@ -130,6 +160,7 @@ def to_dict(a: Assessment) -> dict[str, Any]:
             "time_point": mr.time_point,
             "where": mr.where,
             "expected_meld_after": mr.expected_meld_after,
+            "expected_meld_after_display": mr.expected_meld_after_display,
             "expected_meld_after_unbounded": mr.expected_meld_after_unbounded,
             "bounded_at_floor": mr.bounded_at_floor,
             "ranges": [
@@ -144,18 +175,16 @@ def to_dict(a: Assessment) -> dict[str, Any]:
                 }
                 for r in mr.ranges
             ],
-            "chance_of_improvement": (
-                None
-                if mr.chance_of_improvement is None
-                else {"value": mr.chance_of_improvement, "assumption": mr.chance_assumption}
-            ),
             "unavailable_reason": mr.unavailable_reason,
         },
+        "context_evidence": context_dict(a),
         "meld_used": meld_used(a),
         "labs": labs_dict(a),
         "followup": followup_dict(a),
-        "baseline_stratum": s.group,
-        "stratum": {
+        "baseline_stratum": None if s is None else s.group,
+        "stratum": None
+        if s is None
+        else {
             "group": s.group,
             "threshold": s.threshold,
             "this_group_larger": s.this_group_larger,
@@ -163,11 +192,12 @@ def to_dict(a: Assessment) -> dict[str, Any]:
             "p_value": s.p_value,
         },
         "markers": {
+            "population_note": a.population_note,
             "alt": {
                 "check_day": a.alt.check_day,
                 "check_date": iso(a.alt.check_date),
                 "direction": a.alt.direction,
-                "expected": "below baseline",
+                "finding": a.alt.finding,
                 "baseline_u_l": a.alt.baseline_u_l,
                 "size_reported": a.alt.size_reported,
                 "as_printed": a.alt.as_printed,
@@ -179,6 +209,7 @@ def to_dict(a: Assessment) -> dict[str, Any]:
                     None if a.tbil.check_dates is None else [iso(d) for d in a.tbil.check_dates]
                 ),
                 "direction": a.tbil.direction,
+                "finding": a.tbil.finding,
                 "pooled_level_umol_l": a.tbil.pooled_level_umol_l,
                 "pooled_level_in_unit": {
                     "value": a.tbil.pooled_level_in_unit,
@@ -186,13 +217,15 @@ def to_dict(a: Assessment) -> dict[str, Any]:
                 },
                 "baseline_umol_l": a.tbil.baseline_umol_l,
                 "informative": a.tbil.informative,
-                "implied_decline_umol_l": a.tbil.implied_decline_umol_l,
-                "implied_decline_percent": a.tbil.implied_decline_percent,
                 "as_printed": a.tbil.as_printed,
                 "p_value": a.tbil.p_value,
             },
         },
-        "warnings": [{"code": w.code, "message": w.message} for w in a.warnings],
+        "warnings": [
+            {"code": w.code, "title": w.title, "message": w.message, "demotes_headline": w.demotes}
+            for w in a.warnings
+        ],
+        "scope_note": a.scope_note,
         "evidence": {
             "version": a.stamp.evidence_version,
             "doi": a.stamp.doi,
@@ -202,7 +235,11 @@ def to_dict(a: Assessment) -> dict[str, Any]:
             "patients": a.stamp.patients,
             "document_read": a.stamp.document_read,
         },
-        "version": {"app": a.stamp.app_version, "evidence": a.stamp.evidence_version},
+        "version": {
+            "app": a.stamp.app_version,
+            "evidence": a.stamp.evidence_version,
+            "context_evidence": a.stamp.context_evidence_version,
+        },
         "basis": {
             "intended_use": a.intended_use,
             "derivation": list(a.derivation),
@@ -210,6 +247,62 @@ def to_dict(a: Assessment) -> dict[str, Any]:
         },
         "summary_text": summary_text(a),
     }
+
+
+def context_dict(a: Assessment) -> dict[str, Any]:
+    """The controlled evidence for this type, as printed, apart from the calculation."""
+    ctx = a.context.evidence
+    if ctx is None:
+        return {"available": False, "used_in_calculation": False, "message": a.context.message}
+    src = ctx.source
+    return {
+        "available": True,
+        "used_in_calculation": False,
+        "version": ctx.evidence_version,
+        "citation": src.citation,
+        "doi": src.doi,
+        "url": DOI_URL + src.doi,
+        "design": src.design,
+        "articles": src.articles,
+        "participants": src.participants,
+        "comparison": src.comparison,
+        "document_read": src.document_read,
+        "outcomes": [
+            {
+                "outcome": o.outcome,
+                "time": o.time,
+                "measure": o.measure,
+                "as_printed": o.as_printed,
+                "p_as_printed": o.p_as_printed,
+                "unit": o.unit,
+            }
+            for o in ctx.outcomes
+        ],
+        "adverse_events_as_printed": ctx.adverse_events_as_printed,
+        "not_reported": list(ctx.not_reported),
+        "why_different": ctx.why_different,
+    }
+
+
+def context_lines(
+    a: Assessment, *, outcomes: tuple[str, ...] = ("MELD score", "survival")
+) -> list[str]:
+    """The controlled evidence in words, one line per outcome (for text and print)."""
+    ctx = a.context.evidence
+    if ctx is None:
+        return [a.context.message]
+    src = ctx.source
+    lines = [
+        f"Controlled evidence (context, not used in the calculation): {src.short_citation}, "
+        f"MSC versus control in {', '.join(t.value for t in src.failure_types)}; "
+        f"{src.articles} articles, {src.participants} participants; randomised and cohort "
+        f"studies; doi:{src.doi} (evidence {ctx.evidence_version})."
+    ]
+    for o in ctx.outcomes:
+        if o.outcome in outcomes:
+            lines.append(f"{o.outcome} at {o.time}: {o.as_printed}, {o.p_as_printed}")
+    lines.append(ctx.why_different)
+    return lines
 
 
 MELD_SOURCES = {
@@ -279,13 +372,13 @@ def input_line(a: Assessment) -> str:
         alt += f" (= {entered(i.alt_u_l)} U/L)"
     tbil = f"TBIL {entered(i.tbil_entered)} {unit_label(i.tbil_unit.value)}"
     if i.tbil_unit is TbilUnit.MG_DL:
-        tbil += f" (= {i.tbil_umol_l:.1f} μmol/L)"
+        tbil += f" (= {entered(i.tbil_umol_l)} μmol/L)"  # 4.594 mg/dL = 78.5574, not 78.6
     meld = f"baseline MELD {i.meld}" + (
         " (classic MELD from labs)" if i.meld_source == "labs" else ""
     )
     parts = [i.failure_type.value, meld, alt, tbil]
     if i.transplant_date is not None:
-        parts.append(f"MSCT date {i.transplant_date.isoformat()}")
+        parts.append(f"MSCT date {date_both(i.transplant_date)}")
     return "; ".join(parts)
 
 
@@ -352,59 +445,68 @@ def _score(value: int | None) -> str:
     return "not calculated (inputs missing)" if value is None else str(value)
 
 
+def stratum_text(a: Assessment) -> str | None:
+    s = a.stratum
+    if s is None:
+        return None
+    larger = "larger" if s.this_group_larger else "smaller"
+    return (
+        f"Baseline MELD {s.group.replace('>=', '≥ ').replace('<', '< ')}: in the meta-analysis "
+        f"this group had the {larger} MELD decrease ({s.p_value}; group sizes and their "
+        "decreases not reported)."
+    )
+
+
+def versions_text(a: Assessment) -> str:
+    text = f"calc {a.stamp.app_version} · evidence {a.stamp.evidence_version}"
+    if a.stamp.context_evidence_version:
+        text += f" · context evidence {a.stamp.context_evidence_version}"
+    return text
+
+
 def summary_text(a: Assessment) -> str:
-    mr, s = a.meld_reduction, a.stratum
+    """The whole result in plain text (the command line, the JSON's summary_text)."""
+    mr = a.meld_reduction
     lines = [
-        f"MSCT in liver failure: expected course (calc {a.stamp.app_version}, "
-        f"evidence {a.stamp.evidence_version})",
+        f"MSCT in liver failure: expected course ({versions_text(a)})",
         f"Inputs: {input_line(a)}",
     ]
     if mr.available:
         lines.append(
-            f"Expected MELD decrease: {mr.as_printed} ({spread_kind_text(mr.spread_kind)}); "
-            f"expected MELD after MSCT: {meld_after_text(a)}"
-            + (" (bounded at the MELD floor of 6)" if mr.bounded_at_floor else "")
+            f"Expected MELD after MSCT: {meld_after_text(a)} — {HEADLINE_WHAT} "
+            f"(baseline {meld_after_exact_text(a)})."
+        )
+        lines.append(
+            f"Pooled {a.inputs.failure_type.value} MELD decrease: {mr.as_printed} as printed; "
+            f"{spread_kind_text(mr.spread_kind)}."
         )
         for r in mr.ranges:
             lines.append(f"  {range_kind_text(r.kind)}: {range_text(r)}. {r.assumption}")
-        if mr.chance_of_improvement is not None:
-            lines.append(
-                f"  Scenario: chance of any MELD decrease "
-                f"{percent_text(mr.chance_of_improvement)}. {mr.chance_assumption}"
-            )
     else:
-        lines.append(f"Expected MELD decrease: no estimate for {a.inputs.failure_type.value}.")
-    larger = "larger" if s.this_group_larger else "smaller"
-    lines.append(
-        f"Baseline MELD stratum {s.group.replace('>=', '≥ ').replace('<', '< ')}: "
-        f"this group had the {larger} MELD decrease in the meta-analysis "
-        f"({s.p_value}; group sizes and decreases not reported)."
-    )
+        lines.append(f"Expected MELD after MSCT: no estimate for {a.inputs.failure_type.value}.")
+    if a.warnings:
+        lines.append("Warnings:")
+        lines.extend(f"  - {w.title}: {w.message}" for w in a.warnings)
+    lines.extend(context_lines(a))
+    strat = stratum_text(a)
+    if strat:
+        lines.append(strat)
+    if a.scope_note:
+        lines.append(a.scope_note)
+    lines.append("What the meta-analysis reports for the early markers:")
+    if a.population_note:
+        lines.append(f"  {a.population_note}")
     alt_when = f"day {a.alt.check_day}" + (
-        f" ({a.alt.check_date.isoformat()})" if a.alt.check_date else ""
+        f", {date_both(a.alt.check_date)}" if a.alt.check_date else ""
     )
     tbil_when = f"days {days_text(a.tbil.check_days)}" + (
-        f" ({', '.join(d.isoformat() for d in a.tbil.check_dates)})" if a.tbil.check_dates else ""
+        f", {', '.join(date_both(d) for d in a.tbil.check_dates)}" if a.tbil.check_dates else ""
     )
-    alt_unit = unit_label(a.alt.unit)
-    lines.append("Early-response markers to check:")
-    lines.append(
-        f"  [ ] ALT at {alt_when}: expected below baseline "
-        f"{entered(a.alt.baseline_in_unit)} {alt_unit} (direction only; size not reported)."
+    lines.append(f"  ALT: {a.alt.finding} Date to check: {alt_when}.")
+    tbil_note = (
+        "" if a.tbil.informative else " This patient's baseline is already at or below that level."
     )
-    if a.tbil.informative and a.tbil.implied_decline_umol_l is not None:
-        pct = a.tbil.implied_decline_percent or 0.0
-        tbil_detail = (
-            f"pooled level {pooled_tbil_text(a)}; implied decline from baseline "
-            f"{tbil_text(a.tbil.baseline_umol_l, a.tbil.unit)}: "
-            f"{tbil_text(a.tbil.implied_decline_umol_l, a.tbil.unit)} ({pct:.0f} %)."
-        )
-    else:
-        tbil_detail = (
-            f"pooled level {pooled_tbil_text(a)}; baseline already at or below it, "
-            "so not informative for this patient."
-        )
-    lines.append(f"  [ ] TBIL at {tbil_when}: {tbil_detail}")
+    lines.append(f"  TBIL: {a.tbil.finding}{tbil_note} Dates to check: {tbil_when}.")
     if a.labs is not None:
         lines.append(
             f"MELD from labs: classic MELD {a.labs.meld}"
@@ -414,13 +516,39 @@ def summary_text(a: Assessment) -> str:
     if a.followup is not None and a.followup.markers:
         lines.append("Follow-up:")
         lines.extend(f"  {m.symbol} {m.text}" for m in a.followup.markers)
-    if a.warnings:
-        lines.append("Warnings:")
-        lines.extend(f"  - {w.message}" for w in a.warnings)
     lines.append(
         f"Basis: {a.stamp.short_citation}, doi:{a.stamp.doi} ({a.stamp.document_read}; "
         f"{a.stamp.articles} articles, n = {a.stamp.patients}). "
         "Before/after changes in treated patients, not versus control. "
         "MSCT is investigational; decision support only, not for transplant allocation."
     )
+    return "\n".join(lines)
+
+
+def note_text(a: Assessment, *, assessed: str, reference: str | None) -> str:
+    """At most six lines to paste into a clinical note.
+
+    ``assessed``: when the assessment was made, as the adapter words it.
+    """
+    i, mr = a.inputs, a.meld_reduction
+    ref = reference.strip() if reference else ""
+    meld = f"baseline MELD {i.meld}" + (" (classic, from labs)" if i.meld_source == "labs" else "")
+    if mr.available:
+        expected = f"Expected MELD after MSCT: {meld_after_text(a)} ({HEADLINE_WHAT})."
+    else:
+        expected = f"Expected MELD after MSCT: no estimate for {i.failure_type.value}."
+    titles = "; ".join(w.title for w in a.warnings) if a.warnings else "none"
+    source = f"Source: {a.stamp.short_citation}, doi:{a.stamp.doi}"
+    if a.context.evidence is not None:
+        source += (
+            f"; controlled context {a.context.evidence.source.short_citation}, "
+            f"doi:{a.context.evidence.source.doi} (not used in the calculation)"
+        )
+    lines = [
+        f"MSCT liver-failure assessment, {assessed}" + (f", patient ref {ref}" if ref else ""),
+        f"{i.failure_type.value}; {meld}.",
+        expected,
+        f"Warnings: {titles}.",
+        f"{source}; {versions_text(a)}.",
+    ]
     return "\n".join(lines)

@@ -433,7 +433,9 @@ def test_assess_with_followup(client: FlaskClient, reference_body: dict[str, Any
             {"tbil_day90": {"value": 100}}, ["above_pooled"], ["tbil_day90_day_unknown"],
             id="TBIL-day-unknown",
         ),
-        pytest.param({"meld": {"value": 30}}, ["not_fallen"], [], id="MELD-risen"),
+        # 28 → 30: a rise, said first among the warnings
+        pytest.param({"meld": {"value": 30}}, ["risen"], ["meld_rose"], id="MELD-risen"),
+        pytest.param({"meld": {"value": 28}}, ["unchanged"], [], id="MELD-unchanged"),
     ],
 )  # fmt: skip
 def test_assess_followup_statuses(
@@ -448,13 +450,17 @@ def test_assess_followup_statuses(
     assert [w["code"] for w in d["warnings"]] == warnings
 
 
-def test_alf_meld_followup_warns(client: FlaskClient, reference_body: dict[str, Any]) -> None:
-    body = {**reference_body, "failure_type": "ALF", "followup": {"meld": {"value": 18}}}
+@pytest.mark.parametrize("failure_type", ["ALF", "SALF"])
+def test_alf_meld_followup_warns(
+    client: FlaskClient, reference_body: dict[str, Any], failure_type: str
+) -> None:
+    body = {**reference_body, "failure_type": failure_type, "followup": {"meld": {"value": 18}}}
     d = ok_json(client.post(ASSESS, json=body))
     (marker,) = d["followup"]["markers"]
     assert marker["expected_reduction"] is None
-    assert marker["text"].endswith("there is no pooled estimate for ALF.")
-    assert [w["code"] for w in d["warnings"]] == ["no_estimate", "meld_followup_no_estimate"]
+    assert marker["text"].endswith(f"there is no pooled estimate for {failure_type}.")
+    # The follow-up's warnings come first.
+    assert [w["code"] for w in d["warnings"]] == ["meld_followup_no_estimate", "no_estimate"]
 
 
 @pytest.mark.parametrize("followup", [None, {}, {"meld": None}], ids=["null", "empty", "nulls"])

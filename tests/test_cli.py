@@ -39,11 +39,14 @@ def test_text_summary(run_cli: RunCli) -> None:
     for phrase in (
         "Inputs: ACLF; baseline MELD 28; ALT 240 U/L; TBIL 320 μmol/L",
         "14.93 ± 1.24",  # Cao 2018 abstract
-        "expected MELD after MSCT: 13.07",  # 28 − 14.93, hand calculation
-        "ALT at day 15",
-        "TBIL at days 60 and 90",
+        # 28 − 14.93 = 13.07, hand calculation; shown as a whole MELD
+        "Expected MELD after MSCT: about 13",
+        "(baseline 28 − 14.93 = 13.07)",
+        "ALT had fallen at about day 15",
+        "Dates to check: days 60 and 90",
         "doi:10.1155/2018/9231710",
-        "evidence cao2018-abstract-v1",
+        "evidence cao2018-abstract-v2",
+        "context evidence ding2024-abstract-v1",
     ):
         assert phrase in out
 
@@ -52,12 +55,16 @@ def test_text_summary(run_cli: RunCli) -> None:
     ("fields", "phrases"),
     [
         pytest.param(
-            {"failure_type": "CLF"}, ["4.6 ± 5.66", "expected MELD after MSCT: 23.4"], id="CLF"
+            {"failure_type": "CLF"},
+            ["4.6 ± 5.66", "Expected MELD after MSCT: about 23", "28 − 4.6 = 23.4"],
+            id="CLF",
         ),
         pytest.param({"failure_type": "ALF"}, ["no estimate for ALF"], id="ALF"),
+        pytest.param({"failure_type": "SALF"}, ["no estimate for SALF"], id="SALF"),
         pytest.param(
             {"tbil": "5", "tbil_unit": "mg/dL"},
-            ["TBIL 5 mg/dL (= 85.5 μmol/L)", "pooled level 4.59 mg/dL"],  # 5 × 17.1; 78.57 / 17.1
+            # 5 × 17.1 = 85.5; the pooled level as printed, 78.57 μmol/L
+            ["TBIL 5 mg/dL (= 85.5 μmol/L)", "stable level of 78.57 μmol/L"],
             id="tbil-mg/dL",
         ),
         pytest.param(
@@ -65,11 +72,19 @@ def test_text_summary(run_cli: RunCli) -> None:
         ),
         pytest.param(
             {"transplant_date": "2024-02-15"},
-            ["ALT at day 15 (2024-03-01)", "(2024-04-15, 2024-05-15)"],  # leap year
+            # leap year: 2024-02-15 + 15 = 2024-03-01; + 60, + 90 = 2024-04-15, 2024-05-15
+            [
+                "Date to check: day 15, 2024-03-01 (1 March 2024)",
+                "2024-04-15 (15 April 2024), 2024-05-15 (15 May 2024)",
+            ],
             id="with-date",
         ),
-        pytest.param({"meld": "20"}, ["expected MELD after MSCT: 6 (bounded"], id="floored"),
-        pytest.param({"meld": " 28 ", "alt": "240.0"}, ["13.07"], id="padded-text"),
+        pytest.param(  # 20 − 14.93 = 5.07, bounded at 6
+            {"meld": "20"},
+            ["Expected MELD after MSCT: 6 (the lowest MELD)", "5.07, bounded"],
+            id="floored",
+        ),
+        pytest.param({"meld": " 28 ", "alt": "240.0"}, ["about 13", "13.07"], id="padded-text"),
     ],
 )
 def test_text_summary_variants(run_cli: RunCli, fields: dict[str, str], phrases: list[str]) -> None:
@@ -91,6 +106,11 @@ JSON_CASES: list[Any] = [
         {"failure_type": "ALF"},
         {"failure_type": "ALF", "meld": 28, "alt": 240, "tbil": 320},
         id="ALF",
+    ),
+    pytest.param(
+        {"failure_type": "SALF"},
+        {"failure_type": "SALF", "meld": 28, "alt": 240, "tbil": 320},
+        id="SALF",
     ),
     pytest.param(
         {
@@ -199,8 +219,9 @@ def test_missing_required_option_is_a_usage_error(run_cli: RunCli) -> None:
         (["--help"], ["assess", "serve", "doi:10.1155/2018/9231710"]),
         (["-h"], ["assess", "serve"]),
         (["assess", "--help"], ["--failure-type", "--meld", "--tbil-unit", "--json"]),
+        (["assess", "--help"], ["ACLF, CLF, ALF or SALF"]),
     ],
-    ids=["main", "short", "assess"],
+    ids=["main", "short", "assess", "assess-types"],
 )
 def test_help(run_cli: RunCli, args: list[str], phrases: list[str]) -> None:
     result = run_cli(*args)
@@ -214,3 +235,102 @@ def test_version(run_cli: RunCli) -> None:
     result = run_cli("--version")
     assert result.exit_code == 0
     assert result.stdout == f"calc, version {__version__}\n"
+
+
+# --------------------------------------------------------------------------
+# Hazards: what the command prints
+
+ALL_TYPES = ["ACLF", "CLF", "ALF", "SALF"]
+KIND_UNREPORTED = "without saying whether it is a standard deviation (SD) or a standard error"
+
+
+def cli_outputs(run_cli: RunCli, **fields: str) -> tuple[str, str]:
+    text = run_cli(*assess_args(**fields))
+    as_json = run_cli(*assess_args(**fields), "--json")
+    assert text.exit_code == as_json.exit_code == 0, text.stderr + as_json.stderr
+    return text.stdout, as_json.stdout
+
+
+@pytest.mark.parametrize("failure_type", ALL_TYPES)
+def test_h01_no_chance_of_improvement_in_the_cli(run_cli: RunCli, failure_type: str) -> None:
+    for out in cli_outputs(run_cli, failure_type=failure_type):
+        assert "chance" not in out.lower()
+        assert "> 99.9 %" not in out
+        assert "79 %" not in out  # CLF: norm.sf(0, 4.6, 5.66) = 0.7918, the old "chance"
+
+
+@pytest.mark.parametrize("failure_type", ["ACLF", "CLF"])
+def test_h02_the_plus_minus_as_printed_and_no_range_in_the_cli(
+    run_cli: RunCli, failure_type: str
+) -> None:
+    text, as_json = cli_outputs(run_cli, failure_type=failure_type)
+    printed = {"ACLF": "14.93 ± 1.24", "CLF": "4.6 ± 5.66"}[failure_type]  # Cao 2018 abstract
+    assert f"{printed} as printed; the source prints ± {KIND_UNREPORTED}" in text
+    assert json.loads(as_json)["meld_reduction"]["ranges"] == []
+    for out in (text, as_json):
+        assert "scenario" not in out.lower()
+        assert "95% of patients" not in out
+
+
+@pytest.mark.parametrize("failure_type", ALL_TYPES)
+def test_h03_no_implied_tbil_decline_in_the_cli(run_cli: RunCli, failure_type: str) -> None:
+    for out in cli_outputs(run_cli, failure_type=failure_type, tbil="320"):
+        assert "implied decline" not in out.lower()
+        assert "decline_" not in out  # no implied_decline_* key in --json
+        assert "241.4" not in out  # 320 − 78.57 = 241.43 μmol/L, the old implied decline
+
+
+def test_h04_the_cli_headline(run_cli: RunCli) -> None:
+    text, as_json = cli_outputs(run_cli)
+    # Cao 2018 abstract: 28 − 14.93 = 13.07 -> about 13; the JSON keeps 13.07.
+    assert "Expected MELD after MSCT: about 13 — " in text
+    assert "before/after, no control group" in text
+    assert "time point not reported" in text
+    mr = json.loads(as_json)["meld_reduction"]
+    assert (mr["expected_meld_after"], mr["expected_meld_after_display"]) == (13.07, 13)
+
+
+def test_h05_the_cli_shows_the_controlled_evidence_apart(run_cli: RunCli) -> None:
+    text, as_json = cli_outputs(run_cli)
+    # Ding et al. 2024 abstract (doi:10.12449/JCH240822), as printed.
+    assert "Controlled evidence (context, not used in the calculation): Ding et al. 2024" in text
+    assert "11 articles, 803 participants" in text
+    assert "MELD score at 12 weeks: MD = -3.27, 95%CI: -6.07~-0.48, P = 0.02" in text
+    assert "MELD score at 24 weeks: MD = -2.24, 95%CI: -3.16~-1.33, P < 0.000 01" in text
+    assert "evidence cao2018-abstract-v2 · context evidence ding2024-abstract-v1" in text
+    d = json.loads(as_json)
+    assert d["context_evidence"]["used_in_calculation"] is False
+    assert d["version"]["context_evidence"] == "ding2024-abstract-v1"
+
+
+@pytest.mark.parametrize("failure_type", ["CLF", "ALF", "SALF"])
+def test_h05_the_cli_has_no_controlled_estimate_outside_aclf(
+    run_cli: RunCli, failure_type: str
+) -> None:
+    text, _ = cli_outputs(run_cli, failure_type=failure_type)
+    message = f"No controlled MELD estimate (MSC versus control) was found for {failure_type}."
+    assert message in text
+    for number in ("2.71", "-3.27", "-2.24", "-36.86"):
+        assert number not in text
+    assert "context evidence ding2024-abstract-v1" in text  # the version is still named
+
+
+@pytest.mark.parametrize("failure_type", ["SALF", "salf"])
+def test_h06_the_cli_accepts_salf(run_cli: RunCli, failure_type: str) -> None:
+    text, as_json = cli_outputs(run_cli, failure_type=failure_type)
+    assert "Expected MELD after MSCT: no estimate for SALF." in text
+    assert "No estimate for SALF:" in text
+    assert "no SALF-specific data" in text
+    assert "urgent liver transplantation" in text
+    assert "Baseline MELD ≥ 20" not in text
+    d = json.loads(as_json)
+    assert (d["baseline_stratum"], d["stratum"]) == (None, None)
+
+
+def test_h12_the_cli_refuses_a_thousands_separator(run_cli: RunCli) -> None:
+    result = run_cli(*assess_args(alt="1,200"))
+    assert result.exit_code == 2
+    assert "1200, not 1,200" in result.stderr
+    warned = run_cli(*assess_args(alt="1.200"))  # a valid decimal: 1.2 U/L, warned
+    assert warned.exit_code == 0
+    assert "ALT 1.2 U/L is below 5 U/L" in warned.stdout

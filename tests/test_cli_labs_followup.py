@@ -145,7 +145,7 @@ MELD_BAD: list[Any] = [
     ),
     pytest.param(["--inr", "25"], "--inr", "prothrombin time", id="inr-25"),
     pytest.param(["--inr", "nan"], "--inr", "plain number", id="inr-nan"),
-    pytest.param(["--inr", "1,2"], "--inr", "Use a point, not a comma", id="inr-comma"),
+    pytest.param(["--inr", "1,2"], "--inr", "with a point for decimals", id="inr-comma"),
     pytest.param(["--bilirubin-unit", "mmol/L"], "--bilirubin-unit", "unit", id="bili-unit"),
     pytest.param(["--creatinine-unit", "mg"], "--creatinine-unit", "unit", id="creat-unit"),
     pytest.param(["--sodium", "abc"], "--sodium", "plain number", id="sodium"),
@@ -190,7 +190,9 @@ def test_assess_with_labs_instead_of_meld(run_cli: RunCli) -> None:
     out = result.stdout
     for phrase in (
         "Inputs: ACLF; baseline MELD 20 (classic MELD from labs); ALT 240 U/L; TBIL 71.82 μmol/L",
-        "expected MELD after MSCT: 6 (bounded at the MELD floor of 6)",  # 20 − 14.93 = 5.07
+        # 20 − 14.93 = 5.07, bounded at the floor
+        "Expected MELD after MSCT: 6 (the lowest MELD)",
+        "(baseline 20 − 14.93 = 5.07, bounded at the MELD floor of 6)",
         "MELD from labs: classic MELD 20; MELD-Na 28; MELD 3.0 not calculated",
     ):
         assert phrase in out

@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import date
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -172,7 +172,8 @@ VALID_JSON: dict[str, dict[str, Any]] = {
 NASTY_TEXT = [
     "", " ", "\t", "nan", "NaN", "inf", "-inf", "Infinity", "1e309", "-1e309", "1e-400",
     "1_000", "2,5", "0", "-0", "0.0", "6", "40", "41", "5", "28", "28.0", "28.5", "0x1c",
-    "١٢", "２８", "1e2", " 28 ", "+28", "--1", "1.2.3", "ACLF", "CLF", "ALF", "aclf", "HCC",
+    "١٢", "２８", "1e2", " 28 ", "+28", "--1", "1.2.3", "ACLF", "CLF", "ALF", "SALF", "aclf", "HCC",
+    "1,200", "1.200", "12,5",
     "U/L", "ukat/L", "μkat/L", "µkat/L", "umol/L", "μmol/L", "mg/dL", "g/L", "g/dL", "mmol/L",
     "F", "M", "y", "on", "true", "2026-01-10", "2026-02-30", "1999-12-31", "2100-01-01",
     "0000-00-00", "2026-1-1", "20260110", "edit", "save", "<script>alert(1)</script>",
@@ -216,7 +217,7 @@ def _schema_property_names() -> list[str]:
 JSON_KEYS = _schema_property_names()
 NASTY_JSON: list[Any] = [
     0, -0.0, 6, 40, 41, 28, 28.0, 28.5, 1e308, -1e308, 5e-324, 10**400, 2**63, -(2**63) - 1,
-    True, False, None, "", "28", "ACLF", "U/L", "ukat/L", "mg/dL", "umol/L", "g/L", "F",
+    True, False, None, "", "28", "ACLF", "SALF", "U/L", "ukat/L", "mg/dL", "umol/L", "g/L", "F",
     "2026-01-10", "2026-02-30", [], {}, [28], {"value": 28}, {"day": 15, "value": 240},
     {"date": "2026-01-25", "value": 100, "unit": "U/L"}, float("nan"), float("inf"),
 ]  # fmt: skip
@@ -372,9 +373,9 @@ def test_any_uploaded_file(path: str, capsys: pytest.CaptureFixture[str]) -> Non
             lambda changed: {**VALID_FORM, **changed}
         ),
     )
-    saved_on = date(2026, 1, 10)
+    saved_at = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
     well_formed = fields.map(
-        lambda f: savefile.dump(f, saved_on=saved_on, app_version="0", evidence_version="x")
+        lambda f: savefile.dump(f, saved_at=saved_at, app_version="0", evidence_version="x")
     )
 
     @fuzz_settings()

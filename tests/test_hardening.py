@@ -452,7 +452,7 @@ def test_calc_serve_runs_gunicorn_without_banner_access_log_or_debugger(tmp_path
         assert json.loads(body) == {
             "status": "ok",
             "version": __version__,
-            "evidence_version": "cao2018-abstract-v1",
+            "evidence_version": "cao2018-abstract-v2",
         }
         assert not re.search(r"\d", headers.get("Server", ""))  # no version banner
         for name, value in EXPECTED_HEADERS.items():

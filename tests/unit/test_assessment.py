@@ -130,7 +130,7 @@ AFTER_CASES: list[Any] = [
     pytest.param("ACLF", LABS_MELD_20, 6.0, 5.07, ["meld_after_floor"], id="ACLF-MELD-20"),
     # meld.md MELD 13; ACLF 13 − 14.93 = −1.93 → 6; and 13 < 20
     pytest.param(
-        "ACLF", LABS_MELD_13, 6.0, -1.93, ["meld_after_floor", "aclf_meld_below_20"],
+        "ACLF", LABS_MELD_13, 6.0, -1.93, ["meld_after_floor", "baseline_meld_below_20"],
         id="ACLF-MELD-13",
     ),
     # CLF 20 − 4.6 = 15.4; CLF's ± 5.66 exceeds its mean 4.6
@@ -425,11 +425,12 @@ def test_run_with_followup(evidence: Evidence) -> None:
         ("tbil_day60", "at_or_below_pooled"),
         ("meld", "fallen"),
     ]
+    # The follow-up's warnings first, then the limits of the evidence.
     assert [w.code for w in a.warnings] == [
-        "no_estimate",
         "alt_day15_off_marker_day",
         "tbil_day60_day_unknown",
         "meld_followup_no_estimate",
+        "no_estimate",
     ]
     # The follow-up adds warnings, never changes the pooled result.
     assert a.meld_reduction == assess(req.inputs, evidence).meld_reduction
@@ -440,7 +441,30 @@ def test_baseline_tbil_below_pooled_with_followup(evidence: Evidence) -> None:
     a = run(req, evidence)
     assert a.followup is not None
     assert a.followup.markers[0].status == "at_or_below_pooled"
-    assert [w.code for w in a.warnings] == ["tbil_at_or_below_pooled"]
+    # ACLF with TBIL 60 μmol/L: below the APASL definition (85 μmol/L) and the pooled 78.57.
+    assert [w.code for w in a.warnings] == ["tbil_below_type_definition", "tbil_at_or_below_pooled"]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "followup_unit", "canonical"),
+    [
+        # 6.8 mg/dL × 17.1 = 116.28 μmol/L (hand calculation)
+        ({"tbil": 10, "tbil_unit": "mg/dL"}, None, 116.28),
+        ({"tbil": 320, "tbil_unit": "umol/L"}, None, 6.8),
+        ({"tbil": 320}, None, 6.8),  # no baseline unit: μmol/L, the default of both
+        ({"tbil": 10, "tbil_unit": "mg/dL"}, "umol/L", 6.8),  # a unit given is kept
+    ],
+    ids=["mg/dL", "umol/L", "default", "given"],
+)
+def test_followup_tbil_without_a_unit_takes_the_baseline_unit(
+    evidence: Evidence, baseline: dict[str, Any], followup_unit: str | None, canonical: float
+) -> None:
+    item: dict[str, Any] = {"value": 6.8, "day": 60}
+    if followup_unit:
+        item["unit"] = followup_unit
+    req = request(meld=28, **baseline, followup={"tbil_day60": item})
+    assert req.followup.tbil_day60 is not None
+    assert req.followup.tbil_day60.canonical == pytest.approx(canonical, rel=1e-12)
 
 
 def test_validate_labs_object_prefixes_lab_errors() -> None:
@@ -457,3 +481,12 @@ def test_validate_labs_object_prefixes_lab_errors() -> None:
 
 def test_failure_type_is_the_enum() -> None:
     assert request(meld=28, failure_type="clf").inputs.failure_type is FailureType.CLF
+
+
+@pytest.mark.parametrize("unit", ["mmol/L", ""], ids=repr)
+def test_a_refused_baseline_unit_is_reported_once(unit: str) -> None:
+    """The follow-up value without a unit does not repeat the baseline unit's error."""
+    errors = request_errors(
+        {**PATIENT, "meld": 28, "tbil_unit": unit, "followup": {"tbil_day60": {"value": 100}}}
+    )
+    assert set(errors) == {"tbil_unit"}

@@ -114,15 +114,12 @@ def report_cells(d: dict[str, Any]) -> dict[str, Any]:
         "expected_meld_after": mr["expected_meld_after"],
         "expected_meld_after_unbounded": mr["expected_meld_after_unbounded"],
         "bounded_at_floor": mr["bounded_at_floor"],
-        "chance_of_improvement": (mr["chance_of_improvement"] or {}).get("value"),
         "tbil_informative": tbil["informative"],
         "pooled_tbil_umol_l": tbil["pooled_level_umol_l"],
         "alt_check_day": alt["check_day"],
         "tbil_check_days": ";".join(map(str, tbil["check_days"])),
         "alt_u_l": d["input"]["alt_u_l"],
         "tbil_umol_l": d["input"]["tbil_umol_l"],
-        "implied_tbil_decline_umol_l": tbil["implied_decline_umol_l"],
-        "implied_tbil_decline_percent": tbil["implied_decline_percent"],
         "alt_check_date": alt["check_date"],
         "tbil_check_dates": None if tbil["check_dates"] is None else ";".join(tbil["check_dates"]),
     }
@@ -207,17 +204,26 @@ def random_row(rnd: random.Random, i: int) -> Row:
     if rnd.random() < 0.2:  # around the pooled TBIL level, 78.57 μmol/L (4.59 mg/dL)
         tbil = rnd.choice(["78.57", "78.56", "78.58", "78.570", "4.59", "4.6", "4.594736842105263"])
         tbil_unit = "mg/dL" if float(tbil) < 10 else "umol/L"
+    elif rnd.random() < 0.1:  # around the bilirubin that defines each type (plausibility)
+        tbil = rnd.choice(["85", "84.99", "85.0", "17.1", "17", "4.97", "5", "1", "0.99"])
+        tbil_unit = "mg/dL" if float(tbil) < 10 else "umol/L"
     else:
         tbil = _number_text(rnd, *TBIL_BOUNDS[tbil_unit])
+    alt = _number_text(rnd, *ALT_BOUNDS[alt_unit])
+    if rnd.random() < 0.05:  # around ALT 5 U/L (plausibility): 4.99, 5 U/L; 0.08 μkat/L = 4.8
+        alt = rnd.choice(["4.99", "5", "5.0", "1", "1.2", "0.08", "0.0833"])
+        alt_unit = "ukat/L" if float(alt) < 0.1 else "U/L"
     when = ""
     if rnd.random() < 0.6:
         day = date(2000, 1, 1) + timedelta(days=rnd.randrange(36525))
         when = rnd.choice([day.isoformat()] * 8 + SPECIAL_DATES + [f" {day.isoformat()}"])
     return {
         "id": f"P{i:05d}",
-        "failure_type": rnd.choice(["ACLF", "CLF", "ALF", "ACLF", "CLF", "aclf", " clf", "Alf"]),
+        "failure_type": rnd.choice(
+            ["ACLF", "CLF", "ALF", "SALF", "ACLF", "CLF", "aclf", " clf", "Alf", "salf "]
+        ),
         "meld": rnd.choice([str(meld)] * 6 + [f"0{meld}", f"{meld}.0", f"+{meld}", f"{meld} "]),
-        "alt": _number_text(rnd, *ALT_BOUNDS[alt_unit]),
+        "alt": alt,
         "alt_unit": rnd.choice(ALT_SPELLINGS[alt_unit]),
         "tbil": tbil,
         "tbil_unit": rnd.choice(TBIL_SPELLINGS[tbil_unit]),
@@ -238,8 +244,10 @@ def test_random_rows_are_valid_and_varied(random_rows: list[Row], evidence: Evid
         a = assess(validate_inputs(row, allow_text=True), evidence)  # raises if not valid
         kinds.add(a.inputs.failure_type.value)
         kinds.update(w.code for w in a.warnings)
-        kinds.add(a.stratum.group)
-    assert kinds >= {"ACLF", "CLF", "ALF", ">=20", "<20"} | set(calc.cohort.WARNING_CODES)
+        kinds.add("no stratum" if a.stratum is None else a.stratum.group)
+    assert kinds >= {"ACLF", "CLF", "ALF", "SALF", ">=20", "<20", "no stratum"} | set(
+        calc.cohort.WARNING_CODES
+    )
 
 
 def load() -> Evidence:
@@ -263,7 +271,7 @@ def test_equals_engine_without_optional_columns(tmp_path: Path, evidence: Eviden
     rows = [
         {
             "id": str(i),
-            "failure_type": rnd.choice(["ACLF", "CLF", "ALF"]),
+            "failure_type": rnd.choice(["ACLF", "CLF", "ALF", "SALF"]),
             "meld": str(rnd.randint(6, 40)),
             "alt": _number_text(rnd, 1, 50000),
             "tbil": _number_text(rnd, 1, 1710),
@@ -297,10 +305,10 @@ def test_equals_engine_across_many_small_blocks(
                 "expected_meld_after": "13.07",  # 28 − 14.93
                 "mean_decrease": "14.93",
                 "reported_spread": "1.24",
-                "implied_tbil_decline_umol_l": "241.43",  # 320 − 78.57
-                "implied_tbil_decline_percent": "75.446875",  # 241.43 / 320 × 100
                 "warnings": "",
                 "baseline_stratum": ">=20",
+                "confidence_low": "",  # ± of unreported kind: no range
+                "prediction_low": "",
             },
             id="ACLF-28",
         ),
@@ -311,7 +319,8 @@ def test_equals_engine_across_many_small_blocks(
                 "expected_meld_after_unbounded": "5.4",
                 "bounded_at_floor": "true",
                 "tbil_umol_l": "85.5",  # 5 × 17.1
-                "warnings": "meld_after_floor;spread_exceeds_mean",  # 5.66 ≥ 4.6
+                # 10 < 20; 5.66 ≥ 4.6
+                "warnings": "meld_after_floor;baseline_meld_below_20;spread_exceeds_mean",
             },
             id="CLF-floor",
         ),
@@ -322,8 +331,20 @@ def test_equals_engine_across_many_small_blocks(
                 "spread_kind": "none",
                 "alt_u_l": "240.0",  # 4 × 60
                 "warnings": "no_estimate;tbil_at_or_below_pooled",  # 50 ≤ 78.57
+                "baseline_stratum": "",  # no estimate: no stratum
             },
             id="ALF",
+        ),
+        pytest.param(
+            {"failure_type": "SALF", "meld": "8", "alt": "1.2", "tbil": "12.5"},
+            {
+                "expected_meld_after": "",  # no estimate for SALF
+                "baseline_stratum": "",
+                # 12.5 < 17.1 μmol/L; 8 < 10; 1.2 < 5 U/L; 12.5 ≤ 78.57
+                "warnings": "tbil_below_type_definition;meld_below_10;alt_below_5;no_estimate;"
+                            "tbil_at_or_below_pooled",
+            },
+            id="SALF-implausible",
         ),
         pytest.param(
             {"failure_type": "ACLF", "meld": "15", "alt": "240", "tbil": "320",
@@ -333,7 +354,7 @@ def test_equals_engine_across_many_small_blocks(
                 "tbil_check_dates": "2026-03-11;2026-04-10",  # + 60, + 90 days
                 "expected_meld_after_unbounded": "0.07",  # 15 − 14.93
                 "expected_meld_after": "6.0",  # bounded at the floor
-                "warnings": "meld_after_floor;aclf_meld_below_20",
+                "warnings": "meld_after_floor;baseline_meld_below_20",
                 "baseline_stratum": "<20",
             },
             id="ACLF-15-dated",
@@ -362,7 +383,7 @@ def test_engine_runs_once_per_failure_type_not_per_row(
 
     monkeypatch.setattr(calc.cohort, "assess", counting)
     run_rows(tmp_path, evidence, random_rows[:2000])  # one block
-    assert sorted(calls) == ["ACLF", "ALF", "CLF"]
+    assert sorted(calls) == ["ACLF", "ALF", "CLF", "SALF"]
 
 
 # --------------------------------------------------------------------------
@@ -495,11 +516,11 @@ def _field(valid: Sequence[str]) -> st.SearchStrategy[str]:
     rows=st.lists(
         st.fixed_dictionaries(
             {
-                "failure_type": _field(["ACLF", "CLF", "ALF", "aclf"]),
-                "meld": _field(["6", "19", "20", "40", "28.0", "٢٨"]),
-                "alt": _field(["1", "240", "0.02", "833", "50000", "12.5"]),
+                "failure_type": _field(["ACLF", "CLF", "ALF", "SALF", "aclf"]),
+                "meld": _field(["6", "9", "10", "19", "20", "40", "28.0", "٢٨"]),
+                "alt": _field(["1", "240", "0.02", "833", "50000", "12.5", "4.99", "5"]),
                 "alt_unit": _field(["U/L", "ukat/L", "μkat/L"]),
-                "tbil": _field(["78.57", "4.59", "320", "0.1", "1710", "100"]),
+                "tbil": _field(["78.57", "4.59", "320", "0.1", "1710", "100", "85", "17.1"]),
                 "tbil_unit": _field(["umol/L", "mg/dL", "µmol/L"]),
                 "transplant_date": _field(["", "2026-01-10", "2000-02-29", "2099-12-31"]),
             }
@@ -1245,3 +1266,69 @@ def test_any_lab_text_gets_the_engines_answer(rows: list[Row], tmp_path_factory:
     header = ["id", "failure_type", "meld", "alt", "tbil", "tbil_unit", *LAB_COLUMNS]
     out = run_rows(tmp, evidence, rows, header=header, added=LAB_ADDED)
     assert_labs_match_engine(rows, out, evidence)
+
+
+# --------------------------------------------------------------------------
+# Hazards: the cohort's columns
+
+
+@pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+def test_h01_no_chance_of_improvement_column(
+    tmp_path: Path, evidence: Evidence, failure_type: str
+) -> None:
+    rows = [{**GOOD, "failure_type": failure_type}]
+    (out,) = run_rows(tmp_path, evidence, rows)
+    assert out["error"] == ""
+    assert not [c for c in out if "chance" in c.lower() or "probab" in c.lower()]
+    # Nor any range from the ± of unreported kind (Cao 2018 abstract): no scenario columns,
+    # and the interval columns, kept for evidence that states SD/SE with n, are empty.
+    assert not [c for c in out if "scenario" in c.lower()]
+    assert all(out[c] == "" for c in out if c.startswith(("confidence_", "prediction_")))
+
+
+@pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+def test_h03_no_implied_tbil_decline_column(
+    tmp_path: Path, evidence: Evidence, failure_type: str
+) -> None:
+    (out,) = run_rows(tmp_path, evidence, [{**GOOD, "failure_type": failure_type}])
+    assert not [c for c in out if "decline" in c.lower()]
+    # 320 − 78.57 = 241.43 μmol/L; 241.43 / 320 = 75.446875 % (hand calculation).
+    assert "241.43" not in out.values()
+    assert "75.446875" not in out.values()
+
+
+@pytest.mark.parametrize("failure_type", ["SALF", "salf", " Salf "])
+def test_h06_salf_is_accepted_without_an_estimate(
+    tmp_path: Path, evidence: Evidence, failure_type: str
+) -> None:
+    rows = [{**GOOD, "failure_type": failure_type}]
+    (out,) = run_rows(tmp_path, evidence, rows)
+    assert out["error"] == ""
+    assert (out["expected_meld_after"], out["mean_decrease"], out["baseline_stratum"]) == (
+        "",
+        "",
+        "",
+    )
+    assert out["warnings"] == "no_estimate"
+    assert_matches_engine(rows, [out], evidence)
+
+
+def test_h07_clf_meld_15_is_warned(tmp_path: Path, evidence: Evidence) -> None:
+    (out,) = run_rows(tmp_path, evidence, [{**GOOD, "failure_type": "CLF", "meld": "15"}])
+    assert "baseline_meld_below_20" in out["warnings"].split(";")
+
+
+def test_plausibility_warnings_are_the_engines_on_their_thresholds(
+    tmp_path: Path, evidence: Evidence
+) -> None:
+    """The key of the MELD block covers the ALT and TBIL checks: neighbours differ only there."""
+    rows = [
+        {**GOOD, "id": str(i), "tbil": tbil, "alt": alt}
+        for i, (tbil, alt) in enumerate(
+            itertools.product(["84.99", "85", "320"], ["4.99", "5", "240"])
+        )
+    ]
+    out = run_rows(tmp_path, evidence, rows)
+    assert_matches_engine(rows, out, evidence)
+    assert out[0]["warnings"] == "tbil_below_type_definition;alt_below_5"
+    assert out[-1]["warnings"] == ""

@@ -2,8 +2,10 @@
 
 Sources: the pooled numbers are from the Cao 2018 abstract (14.93 ± 1.24
 ACLF, 4.6 ± 5.66 CLF, TBIL 78.57 μmol/L at days 60/90, ALT at day 15,
-baseline MELD 20 threshold). Everything else is a hand calculation written
-next to it, or an independent SciPy computation inside the test.
+baseline MELD 20 threshold). The ACLF bilirubin definition (TBIL ≥ 5 mg/dL =
+85 μmol/L) is APASL's (Sarin et al., Hepatol Int 2019). Everything else is a
+hand calculation written next to it, or an independent SciPy computation
+inside the test.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
-from statistics import NormalDist
 from typing import Any
 
 import pytest
@@ -26,10 +27,12 @@ from hypothesis import strategies as st
 from calc.engine import (
     MELD_CAP,
     MELD_FLOOR,
+    NO_ESTIMATE_SCOPE_NOTE,
     Assessment,
     RangeEstimate,
     assess,
     decimals_of,
+    round_meld_half_up,
     subtract_printed,
 )
 from calc.evidence import Dispersion, DispersionKind, Evidence, FailureType
@@ -47,13 +50,18 @@ from calc.inputs import (
 )
 from calc.version import __version__
 
-ACLF, CLF, ALF = FailureType.ACLF, FailureType.CLF, FailureType.ALF
+ACLF, CLF, ALF, SALF = FailureType.ACLF, FailureType.CLF, FailureType.ALF, FailureType.SALF
+NO_ESTIMATE = (ALF, SALF)
 MakeInputs = Callable[..., PatientInputs]
 
+# The warnings of the baseline assessment (no labs, no follow-up), in the engine's order.
 WARNING_CODES = {
+    "tbil_below_type_definition",
+    "meld_below_10",
+    "alt_below_5",
     "no_estimate",
     "meld_after_floor",
-    "aclf_meld_below_20",
+    "baseline_meld_below_20",
     "spread_exceeds_mean",
     "tbil_at_or_below_pooled",
 }
@@ -80,30 +88,31 @@ def test_decimals_of(x: float, places: int) -> None:
 # Expected MELD after MSCT = baseline − pooled decrease, bounded to 6–40
 
 MELD_AFTER: list[Any] = [
-    # (type, baseline, expected after, unbounded, bounded at 6)
+    # (type, baseline, expected after, shown (whole, half up), unbounded, bounded at 6)
     # Cao 2018 abstract means, hand calculation in exact decimals; exact equality.
-    pytest.param(ACLF, 28, 13.07, 13.07, False, id="ACLF-28-is-13.07"),  # 28 − 14.93
-    pytest.param(ACLF, 40, 25.07, 25.07, False, id="ACLF-40-is-25.07"),  # 40 − 14.93
-    pytest.param(ACLF, 21, 6.07, 6.07, False, id="ACLF-21-is-6.07"),  # 21 − 14.93
-    pytest.param(ACLF, 20, 6.0, 5.07, True, id="ACLF-20-floored"),  # 20 − 14.93 = 5.07 < 6
+    pytest.param(ACLF, 28, 13.07, 13, 13.07, False, id="ACLF-28-is-13.07"),  # 28 − 14.93
+    pytest.param(ACLF, 40, 25.07, 25, 25.07, False, id="ACLF-40-is-25.07"),  # 40 − 14.93
+    pytest.param(ACLF, 21, 6.07, 6, 6.07, False, id="ACLF-21-is-6.07"),  # 21 − 14.93
+    pytest.param(ACLF, 20, 6.0, 6, 5.07, True, id="ACLF-20-floored"),  # 20 − 14.93 = 5.07 < 6
     # 15 − 14.93 = 0.07 exactly (naive float subtraction gives 0.07000000000000028)
-    pytest.param(ACLF, 15, 6.0, 0.07, True, id="ACLF-15-floored"),
-    pytest.param(ACLF, 6, 6.0, -8.93, True, id="ACLF-6-floored"),  # 6 − 14.93
-    pytest.param(CLF, 28, 23.4, 23.4, False, id="CLF-28-is-23.4"),  # 28 − 4.6
-    pytest.param(CLF, 11, 6.4, 6.4, False, id="CLF-11-is-6.4"),  # 11 − 4.6
-    pytest.param(CLF, 10, 6.0, 5.4, True, id="CLF-10-floored"),  # 10 − 4.6
+    pytest.param(ACLF, 15, 6.0, 6, 0.07, True, id="ACLF-15-floored"),
+    pytest.param(ACLF, 6, 6.0, 6, -8.93, True, id="ACLF-6-floored"),  # 6 − 14.93
+    pytest.param(CLF, 28, 23.4, 23, 23.4, False, id="CLF-28-is-23.4"),  # 28 − 4.6
+    pytest.param(CLF, 11, 6.4, 6, 6.4, False, id="CLF-11-is-6.4"),  # 11 − 4.6
+    pytest.param(CLF, 10, 6.0, 6, 5.4, True, id="CLF-10-floored"),  # 10 − 4.6
     # 6 − 4.6 = 1.4 exactly (naive float subtraction gives 1.4000000000000004)
-    pytest.param(CLF, 6, 6.0, 1.4, True, id="CLF-6-floored"),
+    pytest.param(CLF, 6, 6.0, 6, 1.4, True, id="CLF-6-floored"),
 ]
 
 
-@pytest.mark.parametrize(("ft", "meld", "after", "unbounded", "floored"), MELD_AFTER)
+@pytest.mark.parametrize(("ft", "meld", "after", "shown", "unbounded", "floored"), MELD_AFTER)
 def test_expected_meld_after(
     evidence: Evidence,
     make_inputs: MakeInputs,
     ft: FailureType,
     meld: int,
     after: float,
+    shown: int,
     unbounded: float,
     floored: bool,
 ) -> None:
@@ -111,9 +120,30 @@ def test_expected_meld_after(
     mr = a.meld_reduction
     assert mr.available is True
     assert mr.expected_meld_after == after
+    assert mr.expected_meld_after_display == shown
+    assert type(mr.expected_meld_after_display) is int
     assert mr.expected_meld_after_unbounded == unbounded
     assert mr.bounded_at_floor is floored
     assert ("meld_after_floor" in codes(a)) is floored
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        # Half up, exact on the decimal as written (hand calculation).
+        (13.07, 13),
+        (13.49, 13),
+        (13.5, 14),  # a tie rounds up
+        (12.5, 13),  # a tie rounds up, not to even: Python's round(12.5) gives 12
+        (27.5, 28),
+        (6.0, 6),
+        (40.0, 40),
+        (6.4999999999, 6),
+    ],
+    ids=str,
+)
+def test_round_meld_half_up(value: float, shown: int) -> None:
+    assert round_meld_half_up(value) == shown
 
 
 def test_landing_exactly_on_6_is_not_a_bound(evidence: Evidence, make_inputs: MakeInputs) -> None:
@@ -144,63 +174,107 @@ def test_pooled_numbers_are_shown_as_printed(
     assert (mr.n, mr.time_point, mr.spread_low, mr.spread_high) == (None, None, None, None)
 
 
+@pytest.mark.parametrize("ft", NO_ESTIMATE, ids=str)
 def test_alf_has_no_estimate_and_borrows_no_number(
-    evidence: Evidence, make_inputs: MakeInputs
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
 ) -> None:
-    a = assess(make_inputs(failure_type="ALF"), evidence)
+    a = assess(make_inputs(failure_type=ft.value), evidence)
     mr = a.meld_reduction
     assert mr.available is False
-    assert mr.failure_type is ALF
+    assert mr.failure_type is ft
     assert mr.expected_meld_after is None
+    assert mr.expected_meld_after_display is None
     assert mr.expected_meld_after_unbounded is None
     assert (mr.mean, mr.reported_spread, mr.as_printed) == (None, None, None)
     assert mr.spread_kind == "none"
     assert mr.ranges == ()
-    assert mr.chance_of_improvement is None
-    assert mr.unavailable_reason == evidence.meld_reduction[ALF].unavailable_reason
+    assert mr.unavailable_reason == evidence.meld_reduction[ft].unavailable_reason
     assert codes(a) == {"no_estimate"}
     (warning,) = a.warnings
     assert "No number from another group is used" in warning.message
-    # Never another group's number: neither pooled mean nor spread appears anywhere.
+    assert warning.demotes is True
+    # Never another group's number: no pooled mean, spread or MELD after appears anywhere
+    # (the controlled evidence is for ACLF only: not shown for these types either).
     text = json.dumps(dataclasses.asdict(a), default=str)
-    for other in ("14.93", "1.24", "4.6", "5.66", "13.07", "23.4"):
+    for other in ("14.93", "1.24", "4.6", "5.66", "13.07", "23.4", "-3.27", "2.71"):
         assert other not in text
 
 
 # --------------------------------------------------------------------------
 # Warnings: the exact set for each patient
 
+BELOW_20 = "baseline_meld_below_20"
+LOW_TBIL = "tbil_below_type_definition"
 WARNINGS: list[Any] = [
     # (overrides of the reference patient ACLF/28/ALT 240/TBIL 320 μmol/L, expected codes)
     pytest.param({}, set(), id="ACLF-28-none"),
     pytest.param({"meld": 21}, set(), id="ACLF-21-none"),
     pytest.param({"meld": 20}, {"meld_after_floor"}, id="ACLF-20-floor-not-below-20"),
-    pytest.param({"meld": 19}, {"meld_after_floor", "aclf_meld_below_20"}, id="ACLF-19"),
-    pytest.param({"meld": 15}, {"meld_after_floor", "aclf_meld_below_20"}, id="ACLF-15"),
+    pytest.param({"meld": 19}, {"meld_after_floor", BELOW_20}, id="ACLF-19"),
+    pytest.param({"meld": 15}, {"meld_after_floor", BELOW_20}, id="ACLF-15"),
     pytest.param({"failure_type": "CLF"}, {"spread_exceeds_mean"}, id="CLF-28-spread"),
-    pytest.param({"failure_type": "CLF", "meld": 19}, {"spread_exceeds_mean"}, id="CLF-19"),
+    pytest.param({"failure_type": "CLF", "meld": 20}, {"spread_exceeds_mean"}, id="CLF-20"),
+    pytest.param(
+        {"failure_type": "CLF", "meld": 19}, {"spread_exceeds_mean", BELOW_20}, id="CLF-19"
+    ),
     pytest.param(
         {"failure_type": "CLF", "meld": 10},
-        {"spread_exceeds_mean", "meld_after_floor"},
+        {"spread_exceeds_mean", "meld_after_floor", BELOW_20},
         id="CLF-10",
     ),
     pytest.param({"failure_type": "ALF"}, {"no_estimate"}, id="ALF-28"),
+    # No estimate: the baseline-MELD finding qualifies no number, so no warning about it.
     pytest.param({"failure_type": "ALF", "meld": 10}, {"no_estimate"}, id="ALF-10"),
+    pytest.param({"failure_type": "SALF"}, {"no_estimate"}, id="SALF-28"),
+    pytest.param({"failure_type": "SALF", "meld": 15}, {"no_estimate"}, id="SALF-15"),
     # Cao 2018 abstract: pooled TBIL 78.57 μmol/L; at or below it the marker says nothing.
-    pytest.param({"tbil": 78.57}, {"tbil_at_or_below_pooled"}, id="TBIL-78.57-at-pooled"),
-    pytest.param({"tbil": 78.58}, set(), id="TBIL-78.58-above"),
-    pytest.param({"tbil": 20}, {"tbil_at_or_below_pooled"}, id="TBIL-20-below"),
+    # In ACLF any TBIL below 85 μmol/L (APASL) also gets the check-the-unit warning.
+    pytest.param({"tbil": 78.57}, {"tbil_at_or_below_pooled", LOW_TBIL}, id="TBIL-78.57-at-pooled"),
+    pytest.param({"tbil": 78.58}, {LOW_TBIL}, id="TBIL-78.58-above"),
+    pytest.param({"tbil": 20}, {"tbil_at_or_below_pooled", LOW_TBIL}, id="TBIL-20-below"),
     # 4.59 mg/dL × 17.1 = 78.489 μmol/L (hand calculation) <= 78.57
     pytest.param(
-        {"tbil": 4.59, "tbil_unit": "mg/dL"}, {"tbil_at_or_below_pooled"}, id="TBIL-4.59-mg/dL"
+        {"tbil": 4.59, "tbil_unit": "mg/dL"},
+        {"tbil_at_or_below_pooled", LOW_TBIL},
+        id="TBIL-4.59-mg/dL",
     ),
     # 4.6 mg/dL × 17.1 = 78.66 μmol/L > 78.57
-    pytest.param({"tbil": 4.6, "tbil_unit": "mg/dL"}, set(), id="TBIL-4.6-mg/dL"),
+    pytest.param({"tbil": 4.6, "tbil_unit": "mg/dL"}, {LOW_TBIL}, id="TBIL-4.6-mg/dL"),
+    # The APASL threshold, 85 μmol/L: at it no warning, just below it one (exact compare).
+    pytest.param({"tbil": 85}, set(), id="TBIL-85-at-APASL"),
+    pytest.param({"tbil": 84.99}, {LOW_TBIL}, id="TBIL-84.99-below-APASL"),
+    # 5 mg/dL × 17.1 = 85.5 μmol/L >= 85; 4.97 × 17.1 = 84.987 < 85 (hand calculation)
+    pytest.param({"tbil": 5, "tbil_unit": "mg/dL"}, set(), id="TBIL-5-mg/dL"),
+    pytest.param({"tbil": 4.97, "tbil_unit": "mg/dL"}, {LOW_TBIL}, id="TBIL-4.97-mg/dL"),
+    # The other types: below the upper limit of normal, 17.1 μmol/L (1 mg/dL).
     pytest.param(
         {"failure_type": "ALF", "tbil": 50},
         {"no_estimate", "tbil_at_or_below_pooled"},
         id="ALF-low-TBIL",
     ),
+    pytest.param(
+        {"failure_type": "CLF", "tbil": 17.1},
+        {"spread_exceeds_mean", "tbil_at_or_below_pooled"},
+        id="CLF-TBIL-17.1",
+    ),
+    pytest.param(
+        {"failure_type": "CLF", "tbil": 17},
+        {"spread_exceeds_mean", "tbil_at_or_below_pooled", LOW_TBIL},
+        id="CLF-TBIL-17",
+    ),
+    pytest.param(
+        {"failure_type": "SALF", "tbil": 0.9, "tbil_unit": "mg/dL"},
+        {"no_estimate", "tbil_at_or_below_pooled", LOW_TBIL},
+        id="SALF-TBIL-0.9-mg/dL",
+    ),
+    # Plausibility: MELD below 10, ALT below 5 U/L (warnings, not refusals).
+    pytest.param({"meld": 9}, {"meld_below_10", "meld_after_floor", BELOW_20}, id="ACLF-9"),
+    pytest.param({"failure_type": "ALF", "meld": 9}, {"meld_below_10", "no_estimate"}, id="ALF-9"),
+    pytest.param({"alt": 4.99}, {"alt_below_5"}, id="ALT-4.99"),
+    pytest.param({"alt": 5}, set(), id="ALT-5"),
+    # 0.08 μkat/L × 60 = 4.8 U/L < 5; 0.1 μkat/L = 6 U/L (hand calculation)
+    pytest.param({"alt": 0.08, "alt_unit": "ukat/L"}, {"alt_below_5"}, id="ALT-0.08-ukat"),
+    pytest.param({"alt": 0.1, "alt_unit": "ukat/L"}, set(), id="ALT-0.1-ukat"),
 ]
 
 
@@ -210,8 +284,55 @@ def test_warnings(
 ) -> None:
     a = assess(make_inputs(**overrides), evidence)
     assert codes(a) == expected
-    assert all(w.message for w in a.warnings)
+    assert all(w.message and w.title for w in a.warnings)
     assert len(a.warnings) == len(codes(a))  # each warning once
+    # In the engine's order: plausibility of the inputs, then the limits of the evidence.
+    order = [c for c in WARNING_ORDER if c in expected]
+    assert [w.code for w in a.warnings] == order
+
+
+WARNING_ORDER = (
+    "tbil_below_type_definition",
+    "meld_below_10",
+    "alt_below_5",
+    "no_estimate",
+    "meld_after_floor",
+    "baseline_meld_below_20",
+    "spread_exceeds_mean",
+    "tbil_at_or_below_pooled",
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "demotes"),
+    [
+        ("no_estimate", True),
+        ("meld_after_floor", True),
+        ("tbil_below_type_definition", True),
+        ("meld_below_10", True),
+        ("baseline_meld_below_20", False),
+        ("spread_exceeds_mean", False),
+        ("tbil_at_or_below_pooled", False),
+        ("alt_below_5", False),
+    ],
+)
+def test_which_warnings_demote_the_headline(
+    evidence: Evidence, make_inputs: MakeInputs, code: str, demotes: bool
+) -> None:
+    patients = {
+        "no_estimate": {"failure_type": "ALF"},
+        "meld_after_floor": {"meld": 20},
+        "tbil_below_type_definition": {"tbil": 80},
+        "meld_below_10": {"meld": 9},
+        "baseline_meld_below_20": {"meld": 19},
+        "spread_exceeds_mean": {"failure_type": "CLF"},
+        "tbil_at_or_below_pooled": {"tbil": 50},
+        "alt_below_5": {"alt": 3},
+    }
+    a = assess(make_inputs(**patients[code]), evidence)
+    (w,) = [w for w in a.warnings if w.code == code]
+    assert w.demotes is demotes
+    assert w.title and w.title != code.replace("_", " ")  # a named title, not the code
 
 
 def test_floor_warning_explains_why(evidence: Evidence, make_inputs: MakeInputs) -> None:
@@ -223,7 +344,8 @@ def test_floor_warning_explains_why(evidence: Evidence, make_inputs: MakeInputs)
 
 
 def test_tbil_warning_speaks_the_entered_unit(evidence: Evidence, make_inputs: MakeInputs) -> None:
-    (w,) = assess(make_inputs(tbil=4.59, tbil_unit="mg/dL"), evidence).warnings
+    a = assess(make_inputs(tbil=4.59, tbil_unit="mg/dL"), evidence)
+    (w,) = [w for w in a.warnings if w.code == "tbil_at_or_below_pooled"]
     # 78.489 μmol/L shown as 4.59 mg/dL; pooled 78.57 / 17.1 = 4.5947 shown as 4.59 mg/dL
     assert "Baseline TBIL (4.59 mg/dL)" in w.message
     assert "pooled level of 4.59 mg/dL" in w.message
@@ -238,7 +360,7 @@ def test_tbil_warning_speaks_the_entered_unit(evidence: Evidence, make_inputs: M
     [(6, "<20", False), (19, "<20", False), (20, ">=20", True), (40, ">=20", True)],
     ids=["6", "19", "20", "40"],
 )
-@pytest.mark.parametrize("ft", list(FailureType), ids=str)
+@pytest.mark.parametrize("ft", [ACLF, CLF], ids=str)
 def test_stratum(
     evidence: Evidence,
     make_inputs: MakeInputs,
@@ -248,6 +370,7 @@ def test_stratum(
     larger: bool,
 ) -> None:
     s = assess(make_inputs(failure_type=ft.value, meld=meld), evidence).stratum
+    assert s is not None
     assert (s.group, s.this_group_larger) == (group, larger)
     assert s.threshold == 20.0
     assert s.p_value == "P = 0.003"
@@ -298,101 +421,246 @@ def test_alt_marker_is_direction_only(evidence: Evidence, make_inputs: MakeInput
     assert a.alt.p_value == "P < 0.05"
 
 
+@pytest.mark.parametrize("ft", NO_ESTIMATE, ids=str)
+def test_no_stratum_where_there_is_no_estimate(
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
+) -> None:
+    """The baseline-MELD finding qualifies the pooled ACLF/CLF change: none for ALF/SALF."""
+    for meld in (6, 19, 20, 40):
+        a = assess(make_inputs(failure_type=ft.value, meld=meld), evidence)
+        assert a.stratum is None
+        assert not any("stratum" in step.lower() for step in a.derivation)
+
+
 TBIL_MARKER: list[Any] = [
-    # (TBIL, unit, pooled level in unit, implied decline μmol/L, in unit, percent)
-    # Cao 2018 abstract pooled 78.57 μmol/L; hand calculation; tolerance abs 1e-9.
-    pytest.param(320, "umol/L", 78.57, 241.43, 241.43, 75.446875, id="320-umol"),
-    # 320 − 78.57 = 241.43; 241.43 / 320 = 75.446875 %
-    pytest.param(
-        10, "mg/dL", 4.594736842105263, 92.43, 5.405263157894737, 54.05263157894737, id="10-mg"
-    ),
-    # 10 mg/dL = 171 μmol/L; 171 − 78.57 = 92.43 μmol/L = 5.40526 mg/dL; 92.43 / 171 = 54.0526 %
-    pytest.param(78.58, "umol/L", 78.57, 0.01, 0.01, 0.012725884449, id="78.58-umol"),
-    # 78.58 − 78.57 = 0.01; 0.01 / 78.58 = 0.0127259 %
-    pytest.param(78.57, "umol/L", 78.57, None, None, None, id="at-pooled"),
-    pytest.param(4.59, "mg/dL", 4.594736842105263, None, None, None, id="4.59-mg-below"),
+    # (TBIL, unit, pooled level in unit, informative)
+    # Cao 2018 abstract pooled 78.57 μmol/L; 78.57 / 17.1 = 4.594736842105263 mg/dL
+    # (hand calculation); tolerance abs 1e-12.
+    pytest.param(320, "umol/L", 78.57, True, id="320-umol"),
+    pytest.param(10, "mg/dL", 4.594736842105263, True, id="10-mg"),  # 171 μmol/L
+    pytest.param(78.58, "umol/L", 78.57, True, id="78.58-umol"),
+    pytest.param(78.57, "umol/L", 78.57, False, id="at-pooled"),
+    pytest.param(4.59, "mg/dL", 4.594736842105263, False, id="4.59-mg-below"),  # 78.489 μmol/L
 ]
 
 
-@pytest.mark.parametrize(
-    ("tbil", "unit", "pooled_in_unit", "decline", "decline_in_unit", "percent"), TBIL_MARKER
-)
+@pytest.mark.parametrize(("tbil", "unit", "pooled_in_unit", "informative"), TBIL_MARKER)
 def test_tbil_marker(
     evidence: Evidence,
     make_inputs: MakeInputs,
     tbil: float,
     unit: str,
     pooled_in_unit: float,
-    decline: float | None,
-    decline_in_unit: float | None,
-    percent: float | None,
+    informative: bool,
 ) -> None:
     t = assess(make_inputs(tbil=tbil, tbil_unit=unit), evidence).tbil
     assert t.pooled_level_umol_l == 78.57  # exact: the printed number
     assert t.pooled_level_in_unit == pytest.approx(pooled_in_unit, abs=1e-12)
     assert t.unit == unit
-    assert t.informative is (decline is not None)
-    if decline is None:
-        assert (t.implied_decline_umol_l, t.implied_decline_in_unit) == (None, None)
-        assert t.implied_decline_percent is None
-    else:
-        assert t.implied_decline_umol_l == pytest.approx(decline, abs=1e-9)
-        assert t.implied_decline_in_unit == pytest.approx(decline_in_unit, abs=1e-9)
-        assert t.implied_decline_percent == pytest.approx(percent, abs=1e-9)
+    assert t.informative is informative
+    # The source's finding for the pooled patients, with the level as printed.
+    assert t.finding == (
+        "In the pooled patients, TBIL had declined to a stable level of 78.57 μmol/L at "
+        '"2 and 3 months" (P < 0.05).'
+    )
 
 
 # --------------------------------------------------------------------------
-# Intervals under the evidence as printed ("±" of unreported kind)
+# The evidence as printed: a "±" of unreported kind gives no range and no chance
 
 
-@pytest.mark.parametrize(
-    ("ft", "mean", "spread"), [(ACLF, 14.93, 1.24), (CLF, 4.6, 5.66)], ids=["ACLF", "CLF"]
-)
+@pytest.mark.parametrize("ft", [ACLF, CLF], ids=str)
 @pytest.mark.parametrize("meld", [6, 15, 28, 40], ids=lambda m: f"meld-{m}")
-def test_unreported_spread_gives_a_named_scenario_not_a_ci(
-    evidence: Evidence,
-    make_inputs: MakeInputs,
-    ft: FailureType,
-    mean: float,
-    spread: float,
-    meld: int,
+def test_h02_unreported_spread_gives_no_range(
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType, meld: int
 ) -> None:
-    from scipy.stats import norm
-
+    """Cao 2018 abstract: "14.93 ± 1.24", "4.6 ± 5.66", the kind of ± and n unreported."""
     mr = assess(make_inputs(failure_type=ft.value, meld=meld), evidence).meld_reduction
-    (r,) = mr.ranges
-    assert r.kind == "scenario"  # never "confidence": the source does not say what ± is
-    assert f"Assumes the reported ± {spread:g} is the standard deviation" in r.assumption
-    assert "The source does not say what ± is" in r.assumption
-    assert r.confidence_level == 0.95
-    # mean ± z(0.975)·±, z from the standard library and, independently, from SciPy.
-    z = NormalDist().inv_cdf(0.975)
-    assert (r.low, r.high) == pytest.approx((mean - z * spread, mean + z * spread), abs=1e-12)
-    assert (r.low, r.high) == pytest.approx(norm.interval(0.95, mean, spread), abs=1e-12)
-    # MELD after = baseline − decrease, bounded to 6–40 (hand calculation)
-    assert r.meld_after_low == min(40.0, max(6.0, meld - r.high))
-    assert r.meld_after_high == min(40.0, max(6.0, meld - r.low))
+    assert evidence.meld_reduction[ft].dispersion.kind is DispersionKind.UNREPORTED
+    assert evidence.meld_reduction[ft].n is None
+    assert mr.ranges == ()
+    assert mr.spread_kind == "unreported"
+    # The ± itself is kept as printed, to be shown with the words that its kind is unknown.
+    assert mr.as_printed == {ACLF: "14.93 ± 1.24", CLF: "4.6 ± 5.66"}[ft]
 
 
-def test_scenario_numbers_for_aclf_28(evidence: Evidence, make_inputs: MakeInputs) -> None:
-    # Hand calculation: 14.93 ± 1.959964 × 1.24 = 12.499645 to 17.360355;
-    # MELD after 28 − 17.360355 = 10.639645 to 28 − 12.499645 = 15.500355.
-    (r,) = assess(make_inputs(), evidence).meld_reduction.ranges
-    assert (r.low, r.high) == pytest.approx((12.499645, 17.360355), abs=1e-6)
-    assert (r.meld_after_low, r.meld_after_high) == pytest.approx((10.639645, 15.500355), abs=1e-6)
+@pytest.mark.parametrize("ft", list(FailureType), ids=str)
+def test_h01_no_chance_of_improvement_in_the_assessment(
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
+) -> None:
+    a = assess(make_inputs(failure_type=ft.value), evidence)
+    fields = {f.name for f in dataclasses.fields(a.meld_reduction)}
+    assert not {"chance_of_improvement", "chance_assumption"} & fields
+    text = json.dumps(dataclasses.asdict(a), default=str).lower()
+    for phrase in ("chance", "probability of", "scenario"):
+        assert phrase not in text
 
 
-def test_chance_of_improvement(evidence: Evidence, make_inputs: MakeInputs) -> None:
-    from scipy.stats import norm
+@pytest.mark.parametrize("ft", list(FailureType), ids=str)
+def test_h03_no_implied_tbil_decline_in_the_assessment(
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
+) -> None:
+    a = assess(make_inputs(failure_type=ft.value, tbil=320), evidence)
+    fields = {f.name for f in dataclasses.fields(a.tbil)}
+    assert not {f for f in fields if "decline" in f}
+    text = json.dumps(dataclasses.asdict(a), default=str)
+    assert "implied decline" not in text.lower()
+    assert "241.43" not in text  # 320 − 78.57 (hand calculation): never shown
 
-    clf = assess(make_inputs(failure_type="CLF"), evidence).meld_reduction
-    # P(decrease > 0) if ± is the SD of a normal: norm.sf(0, 4.6, 5.66) ≈ 0.7918
-    assert clf.chance_of_improvement == pytest.approx(norm.sf(0, 4.6, 5.66), abs=1e-12)
-    assert clf.chance_of_improvement == pytest.approx(0.7918, abs=1e-4)
-    assert clf.chance_assumption is not None
-    assert "if ± 5.66 is the standard deviation" in clf.chance_assumption
-    aclf = assess(make_inputs(), evidence).meld_reduction
-    assert aclf.chance_of_improvement == pytest.approx(norm.sf(0, 14.93, 1.24), abs=1e-12)
+
+# --------------------------------------------------------------------------
+# The headline: a whole MELD (half up), the exact value kept
+
+
+def with_aclf_mean(evidence: Evidence, mean: float) -> Evidence:
+    mr = dataclasses.replace(evidence.meld_reduction[ACLF], mean=mean)
+    return dataclasses.replace(evidence, meld_reduction={**evidence.meld_reduction, ACLF: mr})
+
+
+def test_h04_headline_is_a_whole_meld_rounded_half_up(
+    evidence: Evidence, make_inputs: MakeInputs
+) -> None:
+    # Cao 2018 abstract: ACLF decrease 14.93; 28 − 14.93 = 13.07 -> 13 (exact).
+    mr = assess(make_inputs(meld=28), evidence).meld_reduction
+    assert (mr.expected_meld_after, mr.expected_meld_after_display) == (13.07, 13)
+    # Made-up evidence (mean 0.5, no paper): 28 − 0.5 = 27.5, a tie, shown as 28 (half up).
+    tie = assess(make_inputs(meld=28), with_aclf_mean(evidence, 0.5)).meld_reduction
+    assert (tie.expected_meld_after, tie.expected_meld_after_display) == (27.5, 28)
+    # ... and 27 − 0.5 = 26.5 -> 27, where rounding half to even would give 26.
+    tie = assess(make_inputs(meld=27), with_aclf_mean(evidence, 0.5)).meld_reduction
+    assert (tie.expected_meld_after, tie.expected_meld_after_display) == (26.5, 27)
+
+
+def test_h04_floor_demotes_the_headline(evidence: Evidence, make_inputs: MakeInputs) -> None:
+    # ACLF baseline MELD 14: 14 − 14.93 = −0.93 (Cao 2018 abstract; exact), bounded at 6.
+    a = assess(make_inputs(meld=14), evidence)
+    mr = a.meld_reduction
+    assert (mr.expected_meld_after_unbounded, mr.expected_meld_after_display) == (-0.93, 6)
+    (floor,) = [w for w in a.warnings if w.code == "meld_after_floor"]
+    assert floor.demotes is True
+    assert [w.code for w in a.warnings if w.demotes] == ["meld_after_floor"]
+
+
+# --------------------------------------------------------------------------
+# The controlled evidence (Ding et al. 2024): context, never in the calculation
+
+
+def test_h05_context_never_changes_the_expected_meld(
+    evidence: Evidence, make_inputs: MakeInputs
+) -> None:
+    assert evidence.context is not None
+    without = dataclasses.replace(evidence, context=None)
+    for ft in FailureType:
+        for meld in (6, 14, 20, 28, 40):
+            inputs = make_inputs(failure_type=ft.value, meld=meld)
+            a, b = assess(inputs, evidence), assess(inputs, without)
+            assert a.meld_reduction == b.meld_reduction
+            assert a.warnings == b.warnings
+            assert a.stratum == b.stratum
+    aclf = assess(make_inputs(), evidence)
+    assert aclf.context.evidence is evidence.context
+    assert aclf.stamp.context_evidence_version == "ding2024-abstract-v1"
+    assert aclf.stamp.context_doi == "10.12449/JCH240822"
+    none = assess(make_inputs(), without)
+    assert none.context.evidence is None
+    assert none.stamp.context_evidence_version is None
+
+
+@pytest.mark.parametrize("ft", [CLF, ALF, SALF], ids=str)
+def test_h05_no_controlled_estimate_outside_aclf(
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
+) -> None:
+    a = assess(make_inputs(failure_type=ft.value), evidence)
+    assert a.context.evidence is None
+    assert a.context.message == (
+        f"No controlled MELD estimate (MSC versus control) was found for {ft.value}."
+    )
+
+
+# --------------------------------------------------------------------------
+# Types with no estimate: ALF and SALF
+
+
+@pytest.mark.parametrize("ft", NO_ESTIMATE, ids=str)
+def test_h06_no_estimate_types_say_for_whom_and_what_is_not_addressed(
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
+) -> None:
+    a = assess(make_inputs(failure_type=ft.value), evidence)
+    assert a.meld_reduction.available is False
+    assert a.meld_reduction.unavailable_reason
+    assert a.stratum is None
+    assert a.population_note is not None
+    assert "pooled liver-failure population" in a.population_note
+    assert f"no {ft.value}-specific data" in a.population_note
+    assert "476 patients" in a.population_note  # Cao 2018 abstract: n = 476
+    assert a.scope_note == NO_ESTIMATE_SCOPE_NOTE
+    assert "urgent liver transplantation" in a.scope_note
+
+
+@pytest.mark.parametrize("ft", [ACLF, CLF], ids=str)
+def test_h06_types_with_an_estimate_have_no_such_notes(
+    evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
+) -> None:
+    a = assess(make_inputs(failure_type=ft.value), evidence)
+    assert a.stratum is not None
+    assert (a.population_note, a.scope_note) == (None, None)
+
+
+def test_h06_salf_is_a_type_of_its_own(evidence: Evidence, make_inputs: MakeInputs) -> None:
+    a = assess(make_inputs(failure_type="salf"), evidence)
+    assert a.inputs.failure_type is SALF
+    assert "SALF" in (a.meld_reduction.unavailable_reason or "")
+
+
+# --------------------------------------------------------------------------
+# Baseline MELD below 20, for every type with an estimate
+
+
+def test_h07_clf_meld_15_gets_the_below_20_warning(
+    evidence: Evidence, make_inputs: MakeInputs
+) -> None:
+    # Cao 2018 abstract: smaller decreases at baseline MELD < 20 (P = 0.003).
+    a = assess(make_inputs(failure_type="CLF", meld=15), evidence)
+    (w,) = [w for w in a.warnings if w.code == "baseline_meld_below_20"]
+    assert w.message.startswith("CLF with baseline MELD below 20")
+    assert "pooled CLF decrease probably overstates" in w.message
+    assert "P = 0.003" in w.message
+
+
+# --------------------------------------------------------------------------
+# Plausibility: values that are valid but do not fit the patient
+
+
+def test_h10_aclf_tbil_in_the_wrong_unit_is_flagged(
+    evidence: Evidence, make_inputs: MakeInputs
+) -> None:
+    # 12.5 mg/dL left on μmol/L: below the APASL ACLF definition, TBIL ≥ 5 mg/dL = 85 μmol/L.
+    a = assess(make_inputs(tbil=12.5, tbil_unit="umol/L"), evidence)
+    (w,) = [w for w in a.warnings if w.code == "tbil_below_type_definition"]
+    assert "APASL" in w.message
+    assert "85 μmol/L" in w.message
+    assert "12.5 mg/dL would be 213.8 μmol/L" in w.message  # 12.5 × 17.1 = 213.75
+    assert w.demotes is True
+    assert a.warnings[0] is w  # plausibility comes before the limits of the evidence
+    # The same number in mg/dL (213.75 μmol/L) fits ACLF: no warning.
+    right = assess(make_inputs(tbil=12.5, tbil_unit="mg/dL"), evidence)
+    assert "tbil_below_type_definition" not in codes(right)
+
+
+def test_h17_baseline_meld_8_is_flagged(evidence: Evidence, make_inputs: MakeInputs) -> None:
+    a = assess(make_inputs(meld=8), evidence)
+    (w,) = [w for w in a.warnings if w.code == "meld_below_10"]
+    assert "Baseline MELD 8 is below 10" in w.message
+    assert w.demotes is True
+    assert "meld_below_10" not in codes(assess(make_inputs(meld=10), evidence))
+
+
+def test_h18_alt_3_is_flagged(evidence: Evidence, make_inputs: MakeInputs) -> None:
+    a = assess(make_inputs(alt=3), evidence)
+    (w,) = [w for w in a.warnings if w.code == "alt_below_5"]
+    assert "ALT 3 U/L is below 5 U/L" in w.message
+    assert "1,200 into 1.200" in w.message
+    assert "alt_below_5" not in codes(assess(make_inputs(alt=240), evidence))
 
 
 # --------------------------------------------------------------------------
@@ -443,7 +711,6 @@ def test_sd_or_se_with_n_gives_t_confidence_and_prediction_intervals(
         assert r.meld_after_high == pytest.approx(min(40.0, 28 - r.low), abs=1e-9)
     assert mr.spread_kind == kind.value
     assert mr.n == n
-    assert mr.chance_of_improvement is None
 
 
 def test_se_case_derives_sd_as_se_times_root_n(evidence: Evidence, make_inputs: MakeInputs) -> None:
@@ -467,17 +734,14 @@ def test_reported_ci_is_used_as_reported(evidence: Evidence, make_inputs: MakeIn
     assert (r.meld_after_low, r.meld_after_high) == (10.5, 16.0)
     assert r.assumption == "95% confidence interval, as reported."
     assert (mr.spread_kind, mr.spread_low, mr.spread_high) == ("95% CI", 12.0, 17.5)
-    assert mr.chance_of_improvement is None
 
 
-def test_sd_without_n_gives_a_scenario_only(evidence: Evidence, make_inputs: MakeInputs) -> None:
-    from scipy.stats import norm
-
+def test_sd_without_n_gives_no_interval(evidence: Evidence, make_inputs: MakeInputs) -> None:
+    """An SD without n: no confidence interval, and no "95% of patients" range either."""
     ev = with_aclf(evidence, Dispersion(DispersionKind.SD, 1.24, None, None), None)
-    (r,) = assess(make_inputs(), ev).meld_reduction.ranges
-    assert r.kind == "scenario"
-    assert "no confidence interval" in r.assumption
-    assert (r.low, r.high) == pytest.approx(norm.interval(0.95, 14.93, 1.24), abs=1e-12)
+    mr = assess(make_inputs(), ev).meld_reduction
+    assert mr.ranges == ()
+    assert mr.expected_meld_after == 13.07  # the point estimate is unchanged
 
 
 def test_se_without_n_gives_no_interval(evidence: Evidence, make_inputs: MakeInputs) -> None:
@@ -495,7 +759,7 @@ def test_se_without_n_gives_no_interval(evidence: Evidence, make_inputs: MakeInp
 def test_stamp_and_basis(evidence: Evidence, make_inputs: MakeInputs) -> None:
     a = assess(make_inputs(), evidence)
     assert a.stamp.app_version == __version__
-    assert a.stamp.evidence_version == "cao2018-abstract-v1"
+    assert a.stamp.evidence_version == "cao2018-abstract-v2"
     assert a.stamp.doi == "10.1155/2018/9231710"
     assert (a.stamp.articles, a.stamp.patients) == (9, 476)
     assert "investigational" in a.intended_use
@@ -560,21 +824,26 @@ def test_any_valid_input_gives_finite_bounded_numbers(
     assert all(type(x) in (int, float) and math.isfinite(x) for x in numbers)
 
     mr = a.meld_reduction
-    if a.inputs.failure_type is ALF:
+    if a.inputs.failure_type in NO_ESTIMATE:
         assert mr.expected_meld_after is None
+        assert mr.expected_meld_after_display is None
         assert mr.ranges == ()
+        assert a.stratum is None
     else:
         assert mr.expected_meld_after is not None
         assert MELD_FLOOR <= mr.expected_meld_after <= MELD_CAP
         assert mr.expected_meld_after <= a.inputs.meld
-        assert mr.ranges
+        assert mr.expected_meld_after_display == round_meld_half_up(mr.expected_meld_after)
+        assert abs(mr.expected_meld_after_display - mr.expected_meld_after) <= 0.5
+        # Ranges only where the evidence states the kind of its dispersion.
+        assert bool(mr.ranges) is (variant != "as-printed" and a.inputs.failure_type is ACLF)
+        assert a.stratum is not None
+        assert a.stratum.group == (">=20" if a.inputs.meld >= 20 else "<20")
     for r in mr.ranges:
         assert r.low <= r.high
         assert MELD_FLOOR <= r.meld_after_low <= r.meld_after_high <= MELD_CAP
-    if mr.chance_of_improvement is not None:
-        assert 0.0 <= mr.chance_of_improvement <= 1.0
+        assert r.kind in ("confidence", "prediction")
     assert codes(a) <= WARNING_CODES
-    assert a.stratum.group == (">=20" if a.inputs.meld >= 20 else "<20")
 
 
 def _not_canonical_unit(allowed: set[str]) -> Callable[[str], bool]:
@@ -662,7 +931,7 @@ from calc.inputs import validate_inputs
 from calc.engine import assess
 from calc.report import summary_text, to_dict
 ev = load_evidence()
-for ft in ("ACLF", "CLF", "ALF"):
+for ft in ("ACLF", "CLF", "ALF", "SALF"):
     a = assess(validate_inputs(
         {{"failure_type": ft, "meld": 28, "alt": 240, "tbil": 320}}, allow_text=False), ev)
     summary_text(a), to_dict(a)

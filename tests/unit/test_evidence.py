@@ -104,7 +104,7 @@ AS_PRINTED: list[Any] = [
     pytest.param(lambda e: e.baseline_meld.larger, ">=20", id="meld20-larger"),
     # Not from the paper: the versions of this file and of its schema.
     pytest.param(lambda e: e.schema_version, 1, id="schema-1"),
-    pytest.param(lambda e: e.evidence_version, "cao2018-abstract-v1", id="evidence-version"),
+    pytest.param(lambda e: e.evidence_version, "cao2018-abstract-v2", id="evidence-version"),
 ]
 
 

@@ -150,12 +150,12 @@ STATUS_CASES: list[Any] = [
     ),
     pytest.param(
         {}, "meld", {"value": 28, "day": 30},
-        "not_fallen", "↑", 28.0, 0.0, 0.0, id="MELD-equal-not-fallen",
+        "unchanged", "=", 28.0, 0.0, 0.0, id="MELD-equal-unchanged",
     ),
     # 30 − 28 = 2; 2 / 28 = 7.142857… %
     pytest.param(
         {}, "meld", {"value": 30},
-        "not_fallen", "↑", 30.0, 2.0, 7.142857142857143, id="MELD-risen-not-fallen",
+        "risen", "↑", 30.0, 2.0, 7.142857142857143, id="MELD-risen",
     ),
 ]  # fmt: skip
 
@@ -230,16 +230,16 @@ TEXT_CASES: list[Any] = [
         {"alt_day15": {"value": 139, "day": 15}},
         None,
         # 101 / 240 = 42.08 % → "42 %"
-        "ALT has fallen 42 % from baseline (240 U/L → 139 U/L) on day 15; the meta-analysis "
-        "reports a large fall at half a month (P < 0.05).",
+        "ALT has fallen 42 % from baseline (240 U/L → 139 U/L) on day 15; in the pooled "
+        "patients ALT had fallen at half a month (P < 0.05).",
         id="ALT-fallen",
     ),
     pytest.param(
         {},
         {"alt_day15": {"value": 240, "day": 15}},
         None,
-        "ALT has not fallen below baseline (240 U/L → 240 U/L, +0 %) on day 15; the "
-        "meta-analysis reports a large fall at half a month.",
+        "ALT has not fallen below baseline (240 U/L → 240 U/L, +0 %) on day 15; in the "
+        "pooled patients ALT had fallen at half a month.",
         id="ALT-equal",
     ),
     pytest.param(
@@ -248,8 +248,26 @@ TEXT_CASES: list[Any] = [
         MSCT,
         # 240 U/L / 60 = 4 μkat/L; 138 / 60 = 2.3; 2024-02-15 + 15 days = 2024-03-01
         "ALT has fallen 42 % from baseline (4 μkat/L → 2.3 μkat/L) on day 15 (2024-03-01); "
-        "the meta-analysis reports a large fall at half a month (P < 0.05).",
+        "in the pooled patients ALT had fallen at half a month (P < 0.05).",
         id="ALT-ukat/L-with-date",
+    ),
+    # ALF and SALF: an ALT fall is described, never set beside the pooled finding.
+    pytest.param(
+        {"failure_type": "ALF"},
+        {"alt_day15": {"value": 139, "day": 15}},
+        None,
+        "ALT has fallen 42 % from baseline (240 U/L → 139 U/L) on day 15. In ALF a falling "
+        "ALT alone does not show recovery, and the meta-analysis has no ALF-specific data.",
+        id="ALT-ALF-fallen",
+    ),
+    pytest.param(
+        {"failure_type": "SALF"},
+        {"alt_day15": {"value": 300, "day": 15}},
+        None,
+        # 300 − 240 = 60; 60 / 240 = +25 %
+        "ALT has changed +25 % from baseline (240 U/L → 300 U/L) on day 15. In SALF a falling "
+        "ALT alone does not show recovery, and the meta-analysis has no SALF-specific data.",
+        id="ALT-SALF-risen",
     ),
     pytest.param(
         {},
@@ -281,9 +299,16 @@ TEXT_CASES: list[Any] = [
         {"failure_type": "CLF"},
         {"meld": {"value": 30}},
         None,
-        "MELD has not fallen (28 → 30) on an unrecorded day; the pooled CLF decrease is "
+        "MELD has risen 2 points (28 → 30) on an unrecorded day; the pooled CLF decrease is "
         "4.6 ± 5.66.",
-        id="MELD-CLF-not-fallen",
+        id="MELD-CLF-risen",
+    ),
+    pytest.param(
+        {},
+        {"meld": {"value": 28, "day": 30}},
+        None,
+        "MELD has not changed (28 → 28) on day 30; the pooled ACLF decrease is 14.93 ± 1.24.",
+        id="MELD-ACLF-unchanged",
     ),
     pytest.param(
         {"failure_type": "ALF"},
@@ -318,6 +343,7 @@ def test_marker_text(
         pytest.param("ACLF", 14.93, "14.93 ± 1.24", False, id="ACLF"),  # Cao 2018 abstract
         pytest.param("CLF", 4.6, "4.6 ± 5.66", False, id="CLF"),  # Cao 2018 abstract
         pytest.param("ALF", None, None, True, id="ALF-no-estimate"),
+        pytest.param("SALF", None, None, True, id="SALF-no-estimate"),
     ],
 )
 def test_meld_followup_against_the_pooled_decrease(
@@ -337,14 +363,15 @@ def test_meld_followup_against_the_pooled_decrease(
     assert m.off_marker_day is False
     assert codes(result) == (["meld_followup_no_estimate"] if warned else [])
     if warned:
-        assert "no MELD estimate for ALF" in result.warnings[0].message
+        assert f"no MELD estimate for {failure_type}" in result.warnings[0].message
 
 
+@pytest.mark.parametrize("failure_type", ["ALF", "SALF"])
 def test_alf_without_a_meld_followup_has_no_meld_warning(
-    make_inputs: MakeInputs, evidence: Evidence
+    make_inputs: MakeInputs, evidence: Evidence, failure_type: str
 ) -> None:
     result = followup_result(
-        make_inputs, evidence, {"alt_day15": {"value": 139, "day": 15}}, failure_type="ALF"
+        make_inputs, evidence, {"alt_day15": {"value": 139, "day": 15}}, failure_type=failure_type
     )
     assert one_marker(result).status == "fallen"
     assert codes(result) == []
@@ -410,6 +437,10 @@ def test_baseline_tbil_already_below_pooled_keeps_its_status(
     assert m.change == approx(10.0)
     assert m.change_percent == approx(16.666666666666668)  # 10 / 60
     assert "+10 μmol/L (+17 %)" in m.text
+    assert codes(result) == ["tbil_rose"]  # a rise is said in words, whatever the level
+    assert result.warnings[0].message == (
+        "TBIL has risen from 60 μmol/L to 70 μmol/L (+17 %) on day 60."
+    )
 
 
 # --------------------------------------------------------------------------
@@ -764,7 +795,7 @@ WORDING_VALUES: dict[str, list[dict[str, Any]]] = {
 }
 
 
-@pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF"])
+@pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
 @pytest.mark.parametrize("baseline", [{}, {"tbil": 60, "meld": 6}, {"alt": 1, "meld": 40}])
 def test_wording_is_descriptive(
     make_inputs: MakeInputs,
@@ -784,8 +815,15 @@ def test_wording_is_descriptive(
             m = one_marker(result)
             if m.status == "fallen":
                 assert f"{m.marker} has fallen" in m.text
+            elif m.status == "not_fallen" and failure_type in ("ALF", "SALF"):
+                assert m.marker == "ALT"
+                assert "ALT has changed" in m.text
             elif m.status == "not_fallen":
                 assert f"{m.marker} has not fallen" in m.text
+            elif m.status == "risen":
+                assert "MELD has risen" in m.text
+            elif m.status == "unchanged":
+                assert "MELD has not changed" in m.text
             else:
                 assert "the pooled level of" in m.text
             checked += 1
@@ -823,3 +861,162 @@ def test_shown_numbers_agree_with_the_status(
         shown_fall = re.search(r"has fallen ([\d.]+) %", m.text)
         assert shown_fall, m.text
         assert float(shown_fall.group(1)) > 0
+
+
+# --------------------------------------------------------------------------
+# A follow-up value without a unit takes the baseline unit of the same analyte
+
+
+@pytest.mark.parametrize(
+    ("key", "baseline_units", "unit", "canonical"),
+    [
+        # 6.8 mg/dL × 17.1 = 116.28 μmol/L (hand calculation)
+        pytest.param("tbil_day60", {"tbil": "mg/dL"}, "mg/dL", 116.28, id="TBIL-mg/dL"),
+        pytest.param("tbil_day90", {"tbil": "umol/L"}, "umol/L", 6.8, id="TBIL-umol/L"),
+        pytest.param("tbil_day60", {}, "umol/L", 6.8, id="TBIL-no-baseline-unit"),
+        # 6.8 μkat/L × 60 = 408 U/L
+        pytest.param("alt_day15", {"alt": "ukat/L"}, "ukat/L", 408.0, id="ALT-ukat/L"),
+        pytest.param("alt_day15", {"alt": None}, "U/L", 6.8, id="ALT-baseline-unit-null"),
+    ],
+)
+def test_followup_without_a_unit_takes_the_baseline_unit(
+    key: str, baseline_units: dict[str, Any], unit: str, canonical: float
+) -> None:
+    followup = validate_followup(
+        {key: {"value": 6.8}}, None, allow_text=False, default_units=baseline_units
+    )
+    m = followup.given()[FollowupKey(key)]
+    assert m.unit == unit
+    assert m.canonical == approx(canonical)
+
+
+def test_a_followup_unit_given_is_kept() -> None:
+    followup = validate_followup(
+        {"tbil_day60": {"value": 80, "unit": "umol/L"}},
+        None,
+        allow_text=False,
+        default_units={"tbil": "mg/dL"},
+    )
+    assert followup.tbil_day60 is not None
+    assert (followup.tbil_day60.unit, followup.tbil_day60.canonical) == ("umol/L", 80.0)
+
+
+# --------------------------------------------------------------------------
+# Worsening: said in words, first; an ALT fall beside it is not read as a response
+
+
+def with_followup(
+    make_inputs: MakeInputs, evidence: Evidence, raw: dict[str, Any], **patient: Any
+) -> Any:
+    from calc.engine import assess
+
+    inputs = make_inputs(**patient)
+    followup = assess_followup(inputs, evidence, validate_followup(raw, None, allow_text=False))
+    return assess(inputs, evidence, followup=followup)
+
+
+def test_h13_aclf_worsening_comes_first(make_inputs: MakeInputs, evidence: Evidence) -> None:
+    # ACLF, MELD 27, ALT 240 U/L, TBIL 320 μmol/L; on follow-up ALT 139 U/L (−42 %),
+    # TBIL 464 μmol/L (+45 %: 320 × 1.45 = 464, hand calculation) and MELD 33.
+    raw = {
+        "alt_day15": {"value": 139, "day": 15},
+        "tbil_day60": {"value": 464, "day": 60},
+        "meld": {"value": 33, "day": 60},
+    }
+    a = with_followup(make_inputs, evidence, raw, meld=27)
+    first = [w.code for w in a.warnings[:3]]
+    assert first == ["meld_rose", "tbil_rose", "alt_fall_with_worsening"]
+    meld_rose, tbil_rose, alt_fall = a.warnings[:3]
+    assert "MELD has risen from 27 to 33" in meld_rose.message
+    assert tbil_rose.message == "TBIL has risen from 320 μmol/L to 464 μmol/L (+45 %) on day 60."
+    assert "ALT fell (240 U/L → 139 U/L) while MELD and TBIL rose" in alt_fall.message
+    assert "loss of functioning liver" in alt_fall.message
+    for w in a.warnings[:3]:
+        assert not PRESCRIPTIVE.search(w.message), w.message
+    (meld_marker,) = [m for m in a.followup.markers if m.marker == "MELD"]
+    assert (meld_marker.status, meld_marker.symbol) == ("risen", "↑")
+    assert meld_marker.text.startswith("MELD has risen 6 points (27 → 33)")
+
+
+@pytest.mark.parametrize("failure_type", ["ALF", "SALF"])
+def test_h13_alt_fall_in_acute_failure_is_not_a_response(
+    make_inputs: MakeInputs, evidence: Evidence, failure_type: str
+) -> None:
+    # ALT 6200 → 900 U/L (−85 %: 5300 / 6200 = 85.48 %), MELD 33 → 38.
+    raw = {"alt_day15": {"value": 900, "day": 15}, "meld": {"value": 38, "day": 15}}
+    a = with_followup(make_inputs, evidence, raw, failure_type=failure_type, meld=33, alt=6200)
+    codes_ = [w.code for w in a.warnings]
+    assert codes_[:2] == ["meld_rose", "alt_fall_with_worsening"]
+    assert a.warnings[0].message == "MELD has risen from 33 to 38 on day 15."
+    (alt,) = [m for m in a.followup.markers if m.marker == "ALT"]
+    assert alt.text.startswith("ALT has fallen 85 % from baseline (6200 U/L → 900 U/L)")
+    assert "the meta-analysis reports" not in alt.text
+    assert "in the pooled patients" not in alt.text.lower()
+    assert f"In {failure_type} a falling ALT alone does not show recovery" in alt.text
+    assert not PRESCRIPTIVE.search(alt.text), alt.text
+    assert not re.search(r"\b(respon\w*|as expected|on track)\b", alt.text, re.IGNORECASE)
+
+
+def test_no_worsening_warning_when_all_fall(make_inputs: MakeInputs, evidence: Evidence) -> None:
+    raw = {
+        "alt_day15": {"value": 139, "day": 15},
+        "tbil_day60": {"value": 100, "day": 60},
+        "meld": {"value": 20, "day": 60},
+    }
+    a = with_followup(make_inputs, evidence, raw)
+    assert a.warnings == ()
+
+
+def test_h08_followup_alt_never_says_expected(make_inputs: MakeInputs, evidence: Evidence) -> None:
+    for failure_type in ("ACLF", "CLF", "ALF", "SALF"):
+        for value in (139, 240, 300):
+            result = followup_result(
+                make_inputs,
+                evidence,
+                {"alt_day15": {"value": value, "day": 15}},
+                failure_type=failure_type,
+            )
+            for text in [m.text for m in result.markers] + [w.message for w in result.warnings]:
+                assert "expected to fall" not in text.lower()
+                assert "expected below baseline" not in text.lower()
+                assert "the meta-analysis reports a large fall" not in text
+
+
+# --------------------------------------------------------------------------
+# A follow-up far from baseline: a unit slip more often than a change
+
+
+@pytest.mark.parametrize(
+    ("baseline", "value", "warned"),
+    [
+        # 6.8 mg/dL typed against μmol/L: (6.8 − 320) / 320 = −97.875 %, a > 90 % fall.
+        pytest.param(320, 6.8, True, id="320-to-6.8"),
+        # (31.9 − 320) / 320 = −90.03 %; (32 − 320) / 320 = −90 % exactly: not more.
+        pytest.param(320, 31.9, True, id="320-to-31.9"),
+        pytest.param(320, 32, False, id="320-to-32-exactly-90"),
+        # 1000 / 90 = 11.1-fold; 900 / 90 = 10-fold exactly: not more.
+        pytest.param(90, 1000, True, id="90-to-1000-tenfold"),
+        pytest.param(90, 900, False, id="90-to-900-exactly-10"),
+        pytest.param(320, 160, False, id="320-to-160-half"),  # a 50 % fall
+    ],
+)
+def test_h19_followup_tbil_far_from_baseline_asks_for_the_unit(
+    make_inputs: MakeInputs, evidence: Evidence, baseline: float, value: float, warned: bool
+) -> None:
+    result = followup_result(
+        make_inputs, evidence, {"tbil_day60": {"value": value, "day": 60}}, tbil=baseline
+    )
+    unit_codes = [c for c in codes(result) if c.endswith("_check_unit")]
+    assert unit_codes == (["tbil_day60_check_unit"] if warned else [])
+    if warned:
+        (w,) = [w for w in result.warnings if w.code == "tbil_day60_check_unit"]
+        assert "Check the unit" in w.message
+        assert w.title == "Follow-up TBIL far from baseline: check the unit"
+
+
+def test_h19_followup_alt_far_from_baseline_asks_for_the_unit(
+    make_inputs: MakeInputs, evidence: Evidence
+) -> None:
+    # 240 U/L → 4 (μkat/L meant, typed as U/L): (4 − 240) / 240 = −98.3 %.
+    result = followup_result(make_inputs, evidence, {"alt_day15": {"value": 4, "day": 15}})
+    assert "alt_day15_check_unit" in codes(result)

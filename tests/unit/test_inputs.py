@@ -248,6 +248,19 @@ TEXT_REFUSED: list[Any] = [
 ]
 
 
+def test_h12_thousands_separator_is_refused_with_the_right_spelling() -> None:
+    """ALT "1,200" (a thousands separator) is refused and the message shows 1200."""
+    (message,) = errors_of(allow_text=True, alt="1,200")["alt"]
+    assert "1200, not 1,200" in message
+    assert "12.5, not 12,5" in message
+
+
+def test_h12_thousands_separator_as_a_point_reads_as_a_decimal() -> None:
+    """ALT "1.200" is a valid decimal, 1.2 U/L: accepted (the engine warns, alt_below_5)."""
+    inputs = validate(allow_text=True, alt="1.200")
+    assert (inputs.alt_entered, inputs.alt_u_l) == (1.2, 1.2)
+
+
 @pytest.mark.parametrize("text", TEXT_REFUSED)
 def test_text_that_is_not_a_plain_number_is_refused(text: str) -> None:
     assert errors_of(allow_text=True, alt=text) == {
@@ -255,7 +268,8 @@ def test_text_that_is_not_a_plain_number_is_refused(text: str) -> None:
         if "," not in text
         else [
             "ALT must be a plain number such as 240 or 12.5 (allowed 1 to 50000 U/L). "
-            "Use a point, not a comma, for decimals."
+            "Write it without a thousands separator (1200, not 1,200) and with a point for "
+            "decimals (12.5, not 12,5)."
         ]
     }
 
@@ -369,10 +383,12 @@ def test_whole_meld_is_accepted_as_int(meld: Any, allow_text: bool) -> None:
         ("ACLF", FailureType.ACLF),
         ("CLF", FailureType.CLF),
         ("ALF", FailureType.ALF),
+        ("SALF", FailureType.SALF),
         (" aclf ", FailureType.ACLF),
         ("Clf", FailureType.CLF),
+        (" salf", FailureType.SALF),
     ],
-    ids=["ACLF", "CLF", "ALF", "padded-lower", "mixed-case"],
+    ids=["ACLF", "CLF", "ALF", "SALF", "padded-lower", "mixed-case", "salf"],
 )
 def test_failure_type_is_accepted(text: str, expected: FailureType) -> None:
     assert validate(failure_type=text).failure_type is expected
@@ -381,14 +397,14 @@ def test_failure_type_is_accepted(text: str, expected: FailureType) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("HCC", "Type of liver failure must be one of ACLF, CLF, ALF."),
-        ("ACLF CLF", "Type of liver failure must be one of ACLF, CLF, ALF."),
-        ("AC LF", "Type of liver failure must be one of ACLF, CLF, ALF."),
-        ("", "Type of liver failure is required: one of ACLF, CLF, ALF."),
-        ("  ", "Type of liver failure is required: one of ACLF, CLF, ALF."),
-        (None, "Type of liver failure is required: one of ACLF, CLF, ALF."),
-        (1, "Type of liver failure must be one of ACLF, CLF, ALF."),
-        (["ACLF"], "Type of liver failure must be one of ACLF, CLF, ALF."),
+        ("HCC", "Type of liver failure must be one of ACLF, CLF, ALF, SALF."),
+        ("ACLF CLF", "Type of liver failure must be one of ACLF, CLF, ALF, SALF."),
+        ("AC LF", "Type of liver failure must be one of ACLF, CLF, ALF, SALF."),
+        ("", "Type of liver failure is required: one of ACLF, CLF, ALF, SALF."),
+        ("  ", "Type of liver failure is required: one of ACLF, CLF, ALF, SALF."),
+        (None, "Type of liver failure is required: one of ACLF, CLF, ALF, SALF."),
+        (1, "Type of liver failure must be one of ACLF, CLF, ALF, SALF."),
+        (["ACLF"], "Type of liver failure must be one of ACLF, CLF, ALF, SALF."),
     ],
     ids=["unknown", "two-types", "inner-space", "empty", "blank", "null", "number", "list"],
 )
