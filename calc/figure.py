@@ -86,9 +86,7 @@ def build_figure(a: Assessment) -> Figure:
                 _scale(r.meld_after_low, MELD_FLOOR, MELD_CAP),
                 _scale(r.meld_after_high, MELD_FLOOR, MELD_CAP),
             )
-            range_label = f"{r.kind} range {r.meld_after_low:.1f}–{r.meld_after_high:.1f}" + (
-                " (if ± were an SD)" if r.kind == "scenario" else ""
-            )
+            range_label = f"{r.kind} interval {r.meld_after_low:.1f}–{r.meld_after_high:.1f}"
     meld_panel = MeldPanel(
         ticks=meld_ticks,
         baseline_x=_scale(a.inputs.meld, MELD_FLOOR, MELD_CAP),
@@ -135,7 +133,8 @@ def build_figure(a: Assessment) -> Figure:
 TRAJ_LEFT = 70
 TRAJ_RIGHT = 610
 PANEL_TOP = 34
-PANEL_HEIGHT = 90
+PANEL_HEIGHT = 56
+PANEL_GAP = 34
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ def _panel(
     x_of: Any,
     pooled: tuple[float, float, float, str] | None,  # day1, day2, value, label
 ) -> TrajectoryPanel:
-    top = PANEL_TOP + index * (PANEL_HEIGHT + 44)
+    top = PANEL_TOP + index * (PANEL_HEIGHT + PANEL_GAP)
     bottom = top + PANEL_HEIGHT
     highest = max([v for _, v, _, _ in values] + ([pooled[2]] if pooled else []))
     y_max = _nice_max(highest * 1.1)
@@ -198,14 +197,17 @@ def _panel(
 
 
 def build_trajectory(a: Assessment) -> Trajectory | None:
-    """ALT and TBIL from day 0 (baseline) to each follow-up value; None without follow-up."""
+    """ALT, TBIL and MELD from day 0 (baseline) to each follow-up value; None without any.
+
+    Observed MELD values are drawn beside the expected MELD after MSCT (a line
+    across the panel: the source gives no time point for it).
+    """
     fu = a.followup
     if fu is None:
         return None
     alt_values = [m for m in fu.markers if m.marker == "ALT"]
     tbil_values = [m for m in fu.markers if m.marker == "TBIL"]
-    if not alt_values and not tbil_values:
-        return None
+    meld_values = [m for m in fu.markers if m.marker == "MELD"]
     days = [m.day if m.day is not None else (m.target_day or 0) for m in fu.markers]
     # Days 0–120 hold all three marker days; later values widen the axis by months.
     last_day = max([*days, a.tbil.check_days[-1]])
@@ -222,14 +224,15 @@ def build_trajectory(a: Assessment) -> Trajectory | None:
     def day_of(m: Any) -> tuple[float, bool]:
         return (float(m.day), True) if m.day is not None else (float(m.target_day or 0), False)
 
-    panels = []
-    alt_series = [(0.0, a.inputs.alt_entered, "baseline", True)]
-    for m in alt_values:
-        d, known = day_of(m)
-        alt_series.append((d, m.canonical * alt_scale, f"day {m.day}" if known else "day ?", known))
-    panels.append(
-        _panel(f"ALT ({'μkat/L' if alt_unit == 'ukat/L' else 'U/L'})", 0, alt_series, x_of, None)
-    )
+    panels: list[TrajectoryPanel] = []
+    if alt_values:
+        alt_series = [(0.0, a.inputs.alt_entered, "baseline", True)]
+        for m in alt_values:
+            d, known = day_of(m)
+            label = f"day {m.day}" if known else "day ?"
+            alt_series.append((d, m.canonical * alt_scale, label, known))
+        title = f"ALT ({'μkat/L' if alt_unit == 'ukat/L' else 'U/L'})"
+        panels.append(_panel(title, len(panels), alt_series, x_of, None))
     tbil_series = [(0.0, a.inputs.tbil_entered, "baseline", True)]
     for m in tbil_values:
         d, known = day_of(m)
@@ -243,18 +246,32 @@ def build_trajectory(a: Assessment) -> Trajectory | None:
         a.tbil.pooled_level_umol_l * tbil_scale,
         f"pooled level {pooled_tbil_text(a)}, days {check_days[0]}–{check_days[-1]}",
     )
-    panels.append(
-        _panel(
-            f"TBIL ({'mg/dL' if tbil_unit == 'mg/dL' else 'μmol/L'})", 1, tbil_series, x_of, pooled
-        )
-    )
+    if tbil_values:
+        title = f"TBIL ({'mg/dL' if tbil_unit == 'mg/dL' else 'μmol/L'})"
+        panels.append(_panel(title, len(panels), tbil_series, x_of, pooled))
+    if meld_values:
+        meld_series = [(0.0, float(a.inputs.meld), "baseline", True)]
+        for m in meld_values:
+            known = m.day is not None
+            d = float(m.day) if m.day is not None else x_max - 5
+            meld_series.append((d, m.canonical, f"day {m.day}" if known else "day ?", known))
+        mr = a.meld_reduction
+        expected = None
+        if mr.available and mr.expected_meld_after_display is not None:
+            expected = (
+                0.0,
+                x_max,
+                float(mr.expected_meld_after_display),
+                f"expected {meld_after_text(a)}",
+            )
+        panels.append(_panel("MELD (points)", len(panels), meld_series, x_of, expected))
     step = 30 if x_max <= 200 else 60
     x_ticks = tuple(Tick(x_of(d), str(d)) for d in range(0, int(x_max) + 1, step))
     marker_days = tuple(Tick(x_of(d), f"day {d}") for d in (a.alt.check_day, *a.tbil.check_days))
-    parts = [m.text for m in fu.markers if m.marker in {"ALT", "TBIL"}]
+    parts = [m.text for m in fu.markers]
     return Trajectory(
         width=WIDTH,
-        height=int(PANEL_TOP + 2 * (PANEL_HEIGHT + 44)),
+        height=int(PANEL_TOP + len(panels) * (PANEL_HEIGHT + PANEL_GAP)),
         left=TRAJ_LEFT,
         right=TRAJ_RIGHT,
         x_ticks=x_ticks,

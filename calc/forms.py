@@ -38,9 +38,46 @@ from .meld import (
     CreatinineUnit,
     Sex,
 )
+from .savefile import SAVE_NOTICE
 
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
 PATIENT_REF_MAX = 40
+CLINICIAN_MAX = 60
+DATE_HINT = "YYYY-MM-DD, e.g. 2026-03-05"
+# Dates are text, not type=date: the browser's date control shows the locale's order
+# (not the YYYY-MM-DD of the hint) and posts a partly typed date as "", which would read
+# as "not given". The page's script checks data-date fields before submitting.
+# No inputmode: a numeric keypad has no "-" on some phones, and a date needs it.
+DATE_ATTRS = {"autocomplete": "off", "spellcheck": "false"}
+# Fields printed on the summary but never written into a saved file.
+NOT_SAVED = ("clinician",)
+
+# The form's unit systems: the unit each select takes when one is chosen at the top of
+# the form (rendered as data-unit-si / data-unit-us; the page's script reads them).
+# ALT is not among them: laboratories report it in U/L in both systems, so it stays
+# U/L, and μkat/L stays choosable beside the field.
+UNIT_SYSTEMS: dict[str, dict[str, str]] = {
+    "si": {
+        "tbil_unit": TbilUnit.UMOL_L.value,
+        "lab_creatinine_unit": CreatinineUnit.UMOL_L.value,
+        "lab_albumin_unit": AlbuminUnit.G_L.value,
+        "fu_tbil60_unit": TbilUnit.UMOL_L.value,
+        "fu_tbil90_unit": TbilUnit.UMOL_L.value,
+    },
+    "us": {
+        "tbil_unit": TbilUnit.MG_DL.value,
+        "lab_creatinine_unit": CreatinineUnit.MG_DL.value,
+        "lab_albumin_unit": AlbuminUnit.G_DL.value,
+        "fu_tbil60_unit": TbilUnit.MG_DL.value,
+        "fu_tbil90_unit": TbilUnit.MG_DL.value,
+    },
+}
+# A follow-up unit follows the unit of the same analyte at baseline (data-follows).
+FOLLOWS = {
+    "fu_alt_unit": "alt_unit",
+    "fu_tbil60_unit": "tbil_unit",
+    "fu_tbil90_unit": "tbil_unit",
+}
 
 
 def _ranges_hint(ranges: Mapping[Any, Range]) -> str:
@@ -49,6 +86,24 @@ def _ranges_hint(ranges: Mapping[Any, Range]) -> str:
 
 def _choices(units: Any) -> list[Any]:
     return [SelectChoice(u.value, UNIT_LABELS.get(u.value, u.value)) for u in units]
+
+
+def _unit_field(name: str, label: str, units: Any, default: Any) -> Any:
+    """A unit select, marked with its unit in each system and the baseline unit it follows."""
+    render = {
+        f"data-unit-{system}": chosen[name]
+        for system, chosen in UNIT_SYSTEMS.items()
+        if name in chosen
+    }
+    if name in FOLLOWS:
+        render["data-follows"] = FOLLOWS[name]
+    return SelectField(
+        label,
+        validate_choice=False,
+        choices=_choices(units),
+        default=default.value,
+        render_kw=render or None,
+    )
 
 
 def _number_field(label: str, description: str, **render: str) -> Any:
@@ -66,8 +121,8 @@ def _day_field(label: str) -> Any:
 def _date_field(label: str) -> Any:
     return StringField(
         f"{label}: or date taken",
-        render_kw={"type": "date", "autocomplete": "off"},
-        description="YYYY-MM-DD (needs the date of MSCT)",
+        render_kw={**DATE_ATTRS, "data-date": f"{label}: date taken"},
+        description=f"{DATE_HINT} (needs the date of MSCT)",
     )
 
 
@@ -87,29 +142,22 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     alt = StringField(
         "ALT (alanine aminotransferase)",
         render_kw=NUMBER_ATTRS,
-        description=f"Greater than zero: {_ranges_hint(ALT_RANGES)}.",
+        description=(
+            f"Greater than zero: {_ranges_hint(ALT_RANGES)}. U/L in both unit systems "
+            "(laboratories report ALT in U/L in both)."
+        ),
     )
-    alt_unit = SelectField(
-        "ALT unit",
-        validate_choice=False,
-        choices=_choices(AltUnit),
-        default=AltUnit.U_L.value,
-    )
+    alt_unit = _unit_field("alt_unit", "ALT unit", AltUnit, AltUnit.U_L)
     tbil = StringField(
         "Total bilirubin (TBIL)",
         render_kw=NUMBER_ATTRS,
         description=f"Greater than zero: {_ranges_hint(TBIL_RANGES)}.",
     )
-    tbil_unit = SelectField(
-        "TBIL unit",
-        validate_choice=False,
-        choices=_choices(TbilUnit),
-        default=TbilUnit.UMOL_L.value,
-    )
+    tbil_unit = _unit_field("tbil_unit", "TBIL unit", TbilUnit, TbilUnit.UMOL_L)
     transplant_date = StringField(
         "Date of MSCT (optional)",
-        render_kw={"type": "date", "autocomplete": "off"},
-        description="YYYY-MM-DD. Gives the calendar date of each check.",
+        render_kw={**DATE_ATTRS, "data-date": "Date of MSCT"},
+        description=f"{DATE_HINT}. Gives the calendar date of each check.",
     )
     patient_ref = StringField(
         "Patient reference (optional)",
@@ -122,19 +170,31 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
         description=(
-            f"Up to {PATIENT_REF_MAX} characters. Printed on the summary only; "
-            "never stored or logged."
+            f"Up to {PATIENT_REF_MAX} characters. Printed on the summary and written into a "
+            "saved file if you save one; never stored or logged by the server."
+        ),
+    )
+    clinician = StringField(
+        "Clinician name (optional)",
+        validators=[
+            Optional(),
+            Length(
+                max=CLINICIAN_MAX,
+                message=f"Clinician name must be at most {CLINICIAN_MAX} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+        description=(
+            f"Up to {CLINICIAN_MAX} characters. Printed on the summary; not written into a "
+            "saved file, never stored or logged."
         ),
     )
 
     # MELD from labs (bilirubin is the TBIL above).
     lab_inr = _number_field("INR", f"No unit, {INR_RANGE.describe()}.")
     lab_creatinine = _number_field("Creatinine", f"{_ranges_hint(CREATININE_RANGES)}.")
-    lab_creatinine_unit = SelectField(
-        "Creatinine unit",
-        validate_choice=False,
-        choices=_choices(CreatinineUnit),
-        default=CreatinineUnit.UMOL_L.value,
+    lab_creatinine_unit = _unit_field(
+        "lab_creatinine_unit", "Creatinine unit", CreatinineUnit, CreatinineUnit.UMOL_L
     )
     lab_dialysis = BooleanField(
         "Dialysis at least twice in the past week (or 24 h of CVVHD)",
@@ -146,12 +206,7 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     lab_albumin = _number_field(
         "Albumin (optional)", f"{_ranges_hint(ALBUMIN_RANGES)}. For MELD 3.0."
     )
-    lab_albumin_unit = SelectField(
-        "Albumin unit",
-        validate_choice=False,
-        choices=_choices(AlbuminUnit),
-        default=AlbuminUnit.G_L.value,
-    )
+    lab_albumin_unit = _unit_field("lab_albumin_unit", "Albumin unit", AlbuminUnit, AlbuminUnit.G_L)
     lab_sex = SelectField(
         "Sex (optional, for MELD 3.0)",
         validate_choice=False,
@@ -161,29 +216,18 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
 
     # Follow-up values (all optional).
     fu_alt = _number_field("Follow-up ALT (about day 15)", f"{_ranges_hint(ALT_RANGES)}.")
-    fu_alt_unit = SelectField(
-        "Follow-up ALT unit",
-        validate_choice=False,
-        choices=_choices(AltUnit),
-        default=AltUnit.U_L.value,
-    )
+    fu_alt_unit = _unit_field("fu_alt_unit", "Follow-up ALT unit", AltUnit, AltUnit.U_L)
     fu_alt_day = _day_field("Follow-up ALT")
     fu_alt_date = _date_field("Follow-up ALT")
     fu_tbil60 = _number_field("Follow-up TBIL (about day 60)", f"{_ranges_hint(TBIL_RANGES)}.")
-    fu_tbil60_unit = SelectField(
-        "Follow-up TBIL (day 60) unit",
-        validate_choice=False,
-        choices=_choices(TbilUnit),
-        default=TbilUnit.UMOL_L.value,
+    fu_tbil60_unit = _unit_field(
+        "fu_tbil60_unit", "Follow-up TBIL (day 60) unit", TbilUnit, TbilUnit.UMOL_L
     )
     fu_tbil60_day = _day_field("Follow-up TBIL (day 60)")
     fu_tbil60_date = _date_field("Follow-up TBIL (day 60)")
     fu_tbil90 = _number_field("Follow-up TBIL (about day 90)", f"{_ranges_hint(TBIL_RANGES)}.")
-    fu_tbil90_unit = SelectField(
-        "Follow-up TBIL (day 90) unit",
-        validate_choice=False,
-        choices=_choices(TbilUnit),
-        default=TbilUnit.UMOL_L.value,
+    fu_tbil90_unit = _unit_field(
+        "fu_tbil90_unit", "Follow-up TBIL (day 90) unit", TbilUnit, TbilUnit.UMOL_L
     )
     fu_tbil90_day = _day_field("Follow-up TBIL (day 90)")
     fu_tbil90_date = _date_field("Follow-up TBIL (day 90)")
@@ -196,6 +240,8 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     fu_meld_date = _date_field("Follow-up MELD")
 
     request: AssessmentRequest | None = None
+    # What a saved file holds, in words (for the form and the result page).
+    save_notice = SAVE_NOTICE
 
     def _text(self, name: str) -> str:
         value = self[name].data
@@ -257,6 +303,18 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
             else:
                 out[field.name] = field.data if isinstance(field.data, str) else ""
         return out
+
+    def saved_fields(self) -> dict[str, str]:
+        """The fields a saved file holds: every field but those printed only (the clinician)."""
+        return {k: v for k, v in self.as_fields().items() if k not in NOT_SAVED}
+
+    def carries_values(self) -> bool:
+        """Whether the form shows posted values (re-posted, refused or opened from a file).
+
+        Such a form shows its units as entered: the page's script does not apply the
+        remembered unit system to it (``data-filled`` on the form).
+        """
+        return bool(self.errors) or any(field.raw_data for field in self)
 
     def section_open(self, prefix: str) -> bool:
         """Whether the labs ("lab_") or follow-up ("fu_") section has a value or an error."""

@@ -2,34 +2,54 @@
 
 "Save assessment" downloads this small JSON file; "Open saved assessment"
 uploads it and fills the form again, so a clinician can continue at the next
-visit without the server ever storing a patient. The file carries a format
-version and a checksum of its fields: a file edited by hand, cut short or
-written by something else is refused with a message that says why. (The
-checksum catches accidents, not a determined forger; every value is validated
-again anyway, exactly as if typed.)
+visit without the server ever storing a patient. The file holds the patient
+reference and the values entered (``SAVE_NOTICE`` says so on the page); the
+clinician's name, printed on the summary only, is not written into it.
+
+Format version 2 carries a checksum of every other entry of the document:
+format, version, the time it was saved (date, time and UTC offset), the versions
+of the calculator and of the evidence, and the fields. A file edited by hand,
+cut short or written by something else is refused with a message that says why.
+(The checksum catches accidents, not a determined forger; every value is
+validated again anyway, exactly as if typed.)
+
+Version 1 files (saved with a date only, their checksum over the fields alone)
+still open: their fields are checked exactly as before, and the notice on opening
+says that the saved date of such a file is not covered by its checksum.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+
+from .report import date_words
 
 FORMAT = "calc-assessment"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_FILE_BYTES = 8 * 1024
+# How much of an upload is read: more than any request the server accepts (16 KiB),
+# so the size reported for a file over MAX_FILE_BYTES is its real size.
+READ_LIMIT = 64 * 1024
 MAX_VALUE_LENGTH = 64
+_METADATA = ("app_version", "evidence_version")
 _TOP_KEYS = {
-    "format",
-    "format_version",
-    "saved_on",
-    "app_version",
-    "evidence_version",
-    "fields",
-    "checksum",
+    1: {"format", "format_version", "saved_on", *_METADATA, "fields", "checksum"},
+    2: {"format", "format_version", "saved_at", *_METADATA, "fields", "checksum"},
 }
+# What dump() writes: local time to the second with its UTC offset.
+_SAVED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
+_SAVED_ON = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+SAVE_NOTICE = (
+    "The saved file contains the patient reference and the values entered: "
+    "keep it as you would any patient record."
+)
 
 
 class SaveFileError(ValueError):
@@ -39,30 +59,41 @@ class SaveFileError(ValueError):
 @dataclass(frozen=True)
 class SavedAssessment:
     fields: dict[str, str]
-    saved_on: str
+    format_version: int
+    saved_on: date
+    saved_at: datetime | None  # None in a version-1 file (a date only)
     app_version: str
     evidence_version: str
 
 
-def _checksum(fields: Mapping[str, str]) -> str:
-    canonical = json.dumps(dict(fields), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def _checksum(covered: Mapping[str, object]) -> str:
+    canonical = json.dumps(dict(covered), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def file_name(saved_at: datetime) -> str:
+    """A name of its own for each save: date, time and a random suffix, no patient value."""
+    return f"calc-assessment-{saved_at:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}.json"
+
+
 def dump(
-    fields: Mapping[str, str], *, saved_on: date, app_version: str, evidence_version: str
+    fields: Mapping[str, str], *, saved_at: datetime, app_version: str, evidence_version: str
 ) -> bytes:
-    """The file's bytes (UTF-8 JSON). Empty fields are left out."""
-    kept = {k: v for k, v in fields.items() if v}
-    document = {
+    """The file's bytes (UTF-8 JSON). Empty fields are left out.
+
+    ``saved_at`` must carry its UTC offset (``datetime.now().astimezone()``).
+    """
+    if saved_at.utcoffset() is None:
+        raise ValueError("saved_at needs a UTC offset")
+    document: dict[str, object] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "saved_on": saved_on.isoformat(),
+        "saved_at": saved_at.replace(microsecond=0).isoformat(),
         "app_version": app_version,
         "evidence_version": evidence_version,
-        "fields": kept,
-        "checksum": _checksum(kept),
+        "fields": {k: v for k, v in fields.items() if v},
     }
+    document["checksum"] = _checksum(document)
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
@@ -75,14 +106,55 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return out
 
 
+def _size_text(size: int) -> str:
+    return f"more than {READ_LIMIT:,} bytes" if size > READ_LIMIT else f"{size:,} bytes"
+
+
+_ENTRY_WORDS = {
+    "saved_at": "saved time",
+    "saved_on": "saved date",
+    "app_version": "calculator version",
+    "evidence_version": "evidence version",
+}
+
+
+def _text(document: Mapping[str, object], key: str) -> str:
+    value = document.get(key)
+    if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
+        raise SaveFileError(f"The file's {_ENTRY_WORDS[key]} is missing or malformed.")
+    return value
+
+
+def _saved_at(text: str) -> datetime:
+    try:
+        if not _SAVED_AT.fullmatch(text):
+            raise ValueError
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise SaveFileError("The file's saved time is not a date and time of day.") from None
+
+
+def _saved_on(text: str) -> date:
+    try:
+        if not _SAVED_ON.fullmatch(text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SaveFileError("The file's saved date is not a calendar date.") from None
+
+
 def load(data: bytes, allowed_fields: Iterable[str]) -> SavedAssessment:
-    """Parse and check a saved file; raise SaveFileError with a clear message."""
+    """Parse and check a saved file; raise SaveFileError with a clear message.
+
+    ``data`` is the upload as read, at most ``READ_LIMIT + 1`` bytes: a longer
+    file is reported as "more than READ_LIMIT bytes".
+    """
     if not data:
         raise SaveFileError("The file is empty.")
     if len(data) > MAX_FILE_BYTES:
         raise SaveFileError(
-            f"The file is too large for a saved assessment ({len(data)} bytes; at most "
-            f"{MAX_FILE_BYTES})."
+            f"The file is too large for a saved assessment ({_size_text(len(data))}; "
+            f"at most {MAX_FILE_BYTES:,} bytes)."
         )
     try:
         document = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
@@ -93,12 +165,12 @@ def load(data: bytes, allowed_fields: Iterable[str]) -> SavedAssessment:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SaveFileError("This is not a saved assessment of this calculator.")
     version = document.get("format_version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if type(version) is not int or version not in _TOP_KEYS:
         raise SaveFileError(
-            f"The file has format version {version!r}; this calculator opens version "
-            f"{FORMAT_VERSION}."
+            f"The file has format version {version!r}; this calculator opens versions "
+            f"{', '.join(str(v) for v in sorted(_TOP_KEYS))}."
         )
-    unknown = sorted(set(document) - _TOP_KEYS)
+    unknown = sorted(set(document) - _TOP_KEYS[version])
     if unknown:
         raise SaveFileError(f"The file has unexpected entries: {', '.join(unknown)}.")
     fields = document.get("fields")
@@ -110,15 +182,56 @@ def load(data: bytes, allowed_fields: Iterable[str]) -> SavedAssessment:
             raise SaveFileError(f"The file holds an unknown input {key!r}.")
         if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
             raise SaveFileError(f"The input {key!r} in the file is not a short text value.")
-    if document.get("checksum") != _checksum(fields):
+    # Version 2: every entry but the checksum; version 1: the fields only.
+    covered = {k: v for k, v in document.items() if k != "checksum"} if version >= 2 else fields
+    if document.get("checksum") != _checksum(covered):
         raise SaveFileError(
             "The file was changed after it was saved (its checksum does not match). "
             "Enter the values again rather than trusting it."
         )
-    texts = {}
-    for key in ("saved_on", "app_version", "evidence_version"):
-        value = document.get(key)
-        if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
-            raise SaveFileError(f"The file's {key.replace('_', ' ')} is missing or malformed.")
-        texts[key] = value
-    return SavedAssessment(fields=dict(fields), **texts)
+    app_version, evidence_version = (_text(document, key) for key in _METADATA)
+    saved_at: datetime | None = None
+    if version >= 2:
+        saved_at = _saved_at(_text(document, "saved_at"))
+        saved_on = saved_at.date()
+    else:
+        saved_on = _saved_on(_text(document, "saved_on"))
+    return SavedAssessment(
+        fields=dict(fields),
+        format_version=version,
+        saved_on=saved_on,
+        saved_at=saved_at,
+        app_version=app_version,
+        evidence_version=evidence_version,
+    )
+
+
+def offset_text(offset: timedelta) -> str:
+    """UTC+00:00, UTC+05:30, UTC-03:00."""
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+def opened_notice(saved: SavedAssessment, evidence_version: str) -> str:
+    """What the form says on opening a file: whose it is, and when it was saved."""
+    reference = saved.fields.get("patient_ref", "").strip()
+    whose = f"of {reference}" if reference else "with no patient reference,"
+    if saved.saved_at is not None:
+        offset = saved.saved_at.utcoffset() or timedelta(0)
+        when = f"on {date_words(saved.saved_on)} at {saved.saved_at:%H:%M} ({offset_text(offset)})"
+    else:
+        when = f"on {date_words(saved.saved_on)}"
+    notice = f"Opened the assessment {whose} saved {when}."
+    if saved.saved_at is None:
+        notice += (
+            f" This file has the older format version {saved.format_version}: its saved date "
+            "is not covered by its checksum."
+        )
+    if saved.evidence_version != evidence_version:
+        notice += (
+            f" It was saved with evidence {saved.evidence_version}; this calculator uses "
+            f"{evidence_version}, so its numbers may differ."
+        )
+    return notice

@@ -6,7 +6,7 @@ POST response; nothing is stored, logged or put in a URL.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
@@ -16,19 +16,24 @@ from .assessment import run
 from .figure import build_figure, build_trajectory
 from .forms import FAILURE_TYPE_HINTS, AssessmentForm
 from .report import (
+    HEADLINE_WHAT,
+    date_both,
+    date_words,
     days_text,
     entered,
     input_line,
+    meld_after_exact_text,
     meld_after_text,
     meld_working_lines,
-    percent_text,
+    note_text,
     pooled_tbil_text,
     range_kind_text,
     range_text,
     spread_kind_text,
-    summary_text,
+    stratum_text,
     tbil_text,
     unit_label,
+    versions_text,
 )
 from .version import __version__
 
@@ -38,6 +43,8 @@ bp = Blueprint("views", __name__)
 STATUS_WORDS = {
     "fallen": "fallen",
     "not_fallen": "not fallen",
+    "risen": "risen",
+    "unchanged": "unchanged",
     "at_or_below_pooled": "at or below pooled",
     "above_pooled": "above pooled",
 }
@@ -46,11 +53,16 @@ STATUS_WORDS = {
 @bp.app_context_processor
 def _display_helpers() -> dict[str, object]:
     return {
+        "date_both": date_both,
+        "date_words": date_words,
         "days_text": days_text,
         "entered": entered,
+        "headline_what": HEADLINE_WHAT,
         "input_line": input_line,
+        "meld_after_exact_text": meld_after_exact_text,
         "meld_after_text": meld_after_text,
-        "percent_text": percent_text,
+        "stratum_text": stratum_text,
+        "versions_text": versions_text,
         "pooled_tbil_text": pooled_tbil_text,
         "range_kind_text": range_kind_text,
         "range_text": range_text,
@@ -82,6 +94,14 @@ def submit() -> tuple[str, int]:
     if not form.validate() or form.request is None:
         return _form_page(form, 422)
     result = run(form.request, current_app.extensions["calc_evidence"])
+    # The time of the assessment is the server's, with its UTC offset, so a printed
+    # sheet says when it was made; it is shown, never stored.
+    now = datetime.now().astimezone()
+    offset = now.strftime("%z")  # +0100
+    assessed = f"{date_words(now.date())}, {now:%H:%M} (UTC{offset[:3]}:{offset[3:]})"
+    msct = result.inputs.transplant_date
+    reference = (form.patient_ref.data or "").strip()
+    clinician = form["clinician"].data if "clinician" in form else ""
     return (
         render_template(
             "result.html",
@@ -89,9 +109,11 @@ def submit() -> tuple[str, int]:
             a=result,
             figure=build_figure(result),
             trajectory=build_trajectory(result),
-            summary=summary_text(result),
-            patient_ref=(form.patient_ref.data or "").strip(),
-            printed_on=date.today(),
+            note=note_text(result, assessed=assessed, reference=reference),
+            patient_ref=reference,
+            clinician=(clinician or "").strip(),
+            assessed_text=assessed,
+            day_after_msct=None if msct is None else (now.date() - msct).days,
         ),
         200,
     )
@@ -104,15 +126,15 @@ def save() -> tuple[str, int] | Response:
     if not form.validate():
         return _form_page(form, 422)
     evidence = current_app.extensions["calc_evidence"]
-    today = date.today()
+    saved_at = datetime.now().astimezone().replace(microsecond=0)
     body = savefile.dump(
-        form.as_fields(),
-        saved_on=today,
+        form.saved_fields(),  # not the clinician's name: printed only
+        saved_at=saved_at,
         app_version=__version__,
         evidence_version=evidence.evidence_version,
     )
-    # The file name carries no patient value: only the date.
-    name = f"calc-assessment-{today.isoformat()}.json"
+    # A name of its own for each save, with no patient value: date, time, random suffix.
+    name = savefile.file_name(saved_at)
     return Response(
         body,
         mimetype="application/json",
@@ -124,10 +146,11 @@ def save() -> tuple[str, int] | Response:
 def open_saved() -> tuple[str, int]:
     """Fill the form from a saved file, after checking it as if typed."""
     upload = request.files.get("saved")
-    data = upload.read(savefile.MAX_FILE_BYTES + 1) if upload is not None else b""
+    # Read past the limit, so a file too large is reported with its real size.
+    data = upload.read(savefile.READ_LIMIT + 1) if upload is not None else b""
     form = AssessmentForm()
     try:
-        saved = savefile.load(data, form.as_fields().keys())
+        saved = savefile.load(data, form.saved_fields().keys())
     except savefile.SaveFileError as exc:
         return _form_page(form, 422, open_error=str(exc))
     form = AssessmentForm(MultiDict(saved.fields))
@@ -139,12 +162,7 @@ def open_saved() -> tuple[str, int]:
             open_error=f"The file holds values that are not allowed ({problems}).",
         )
     evidence = current_app.extensions["calc_evidence"]
-    notice = f"Opened the assessment saved on {saved.saved_on}."
-    if saved.evidence_version != evidence.evidence_version:
-        notice += (
-            f" It was saved with evidence {saved.evidence_version}; this calculator uses "
-            f"{evidence.evidence_version}, so its numbers may differ."
-        )
+    notice = savefile.opened_notice(saved, evidence.evidence_version)
     notice += " Add the new follow-up values, then show the result."
     return _form_page(form, 200, open_notice=notice)
 

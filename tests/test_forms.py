@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from calc.forms import AssessmentForm
+from calc.forms import FOLLOWS, UNIT_SYSTEMS, AssessmentForm
 from calc.inputs import AltUnit, TbilUnit
 
 GOOD = {
@@ -64,7 +64,7 @@ def test_valid_input_passes(changes: dict[str, str]) -> None:
     ("field", "value", "words"),
     [
         ("failure_type", "", "Type of liver failure is required"),
-        ("failure_type", "HRS", "Type of liver failure must be one of ACLF, CLF, ALF."),
+        ("failure_type", "HRS", "Type of liver failure must be one of ACLF, CLF, ALF, SALF."),
         ("meld", "", "Baseline MELD is required"),
         ("meld", "nan", "plain number"),
         ("meld", "inf", "plain number"),
@@ -73,7 +73,7 @@ def test_valid_input_passes(changes: dict[str, str]) -> None:
         ("meld", "41", "6 to 40"),
         ("meld", "28.5", "whole number"),
         ("alt", "1_000", "plain number"),
-        ("alt", "2,5", "Use a point, not a comma"),
+        ("alt", "2,5", "with a point for decimals"),
         ("alt", "0", "1 to 50000 U/L"),
         ("alt", "-3", "1 to 50000 U/L"),
         ("alt", "50000.1", "1 to 50000 U/L"),
@@ -131,3 +131,72 @@ def test_every_error_at_once() -> None:
     form = AssessmentForm(MultiDict({}))
     assert not form.validate()
     assert set(form.errors) == {"failure_type", "meld", "alt", "tbil"}
+
+
+@pytest.mark.parametrize(
+    "partial", ["2026-03", "2026", "2026-03-", "2026-3-5", "26-03-05", "2026-03-05T10", "20260305"]
+)
+def test_h14_a_partly_typed_date_is_refused_not_read_as_not_given(partial: str) -> None:
+    form = _form(transplant_date=partial)
+    assert not form.validate()
+    assert list(form.errors) == ["transplant_date"]
+    assert "Transplant date" in form.errors["transplant_date"][0]
+    assert "YYYY-MM-DD" in form.errors["transplant_date"][0]
+
+
+def test_clinician_name_is_optional_and_at_most_60_characters() -> None:
+    assert _form(clinician="").validate()
+    assert _form(clinician="x" * 60).validate()
+    form = _form(clinician="x" * 61)
+    assert not form.validate()
+    assert form.errors == {"clinician": ["Clinician name must be at most 60 characters."]}
+
+
+def test_h15_the_saved_fields_leave_out_the_clinician_name() -> None:
+    form = _form(clinician="Dr Sentinel", patient_ref="REF-9")
+    assert form.validate()
+    assert form.as_fields()["clinician"] == "Dr Sentinel"  # carried to "Edit inputs"
+    saved = form.saved_fields()
+    assert "clinician" not in saved
+    assert saved["patient_ref"] == "REF-9"
+    assert set(saved) == set(form.as_fields()) - {"clinician"}
+
+
+def test_h15_the_patient_reference_hint_says_it_goes_into_a_saved_file() -> None:
+    hint = AssessmentForm().patient_ref.description
+    assert "written into a saved file if you save one" in hint
+    assert "never stored or logged by the server" in hint
+    assert "summary only" not in hint
+    assert "patient reference" in AssessmentForm().save_notice
+
+
+def test_h11_each_unit_system_sets_every_unit_but_alt_to_a_choice_of_its_select() -> None:
+    form = AssessmentForm()
+    expected = {"tbil_unit", "lab_creatinine_unit", "lab_albumin_unit", "fu_tbil60_unit",
+                "fu_tbil90_unit"}  # fmt: skip
+    for system, units in UNIT_SYSTEMS.items():
+        assert set(units) == expected, system
+        for name, unit in units.items():
+            assert unit in {c.value for c in form[name].choices}, (system, name)
+    # Without the script the form is SI: the server's default of each select.
+    assert {name: form[name].data for name in expected} == UNIT_SYSTEMS["si"]
+    assert UNIT_SYSTEMS["us"]["tbil_unit"] == "mg/dL"
+    assert UNIT_SYSTEMS["us"]["lab_albumin_unit"] == "g/dL"
+
+
+def test_h11_a_follow_up_unit_starts_at_and_follows_its_baseline_unit() -> None:
+    form = AssessmentForm()
+    assert FOLLOWS == {"fu_alt_unit": "alt_unit", "fu_tbil60_unit": "tbil_unit",
+                       "fu_tbil90_unit": "tbil_unit"}  # fmt: skip
+    for follower, baseline in FOLLOWS.items():
+        assert form[follower].data == form[baseline].data
+        assert form[follower].choices == form[baseline].choices
+
+
+def test_h11_a_form_carries_values_once_posted_or_refused() -> None:
+    assert not AssessmentForm().carries_values()
+    assert not AssessmentForm(MultiDict({})).carries_values()
+    assert AssessmentForm(MultiDict({"tbil_unit": "mg/dL"})).carries_values()
+    form = AssessmentForm(MultiDict({}))
+    form.validate()
+    assert form.carries_values()  # shown with errors

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from calc import savefile
 from calc.app import CSP, NO_STORE
 
 GOOD = {
@@ -82,15 +85,20 @@ def test_form_page(client: FlaskClient) -> None:
     assert [f["method"] for f in forms] == ["post", "post"]  # the form, and "open saved"
 
 
+HEADLINE = 'Expected MELD after MSCT:</span> <strong class="headline-value">'
+
+
 @pytest.mark.parametrize(
     ("failure_type", "meld", "expected"),
     [
-        # Cao 2018 abstract: ACLF 14.93 ± 1.24, CLF 4.6 ± 5.66; exact decimal subtraction.
-        ("ACLF", "28", "Expected MELD after MSCT:</span> <strong>13.07</strong>"),
-        ("CLF", "28", "Expected MELD after MSCT:</span> <strong>23.4</strong>"),
-        ("ALF", "28", "<strong>No estimate</strong> for ALF"),
+        # Cao 2018 abstract: ACLF 14.93 ± 1.24, CLF 4.6 ± 5.66; exact decimal subtraction,
+        # shown as a whole MELD: 28 − 14.93 = 13.07 -> 13; 28 − 4.6 = 23.4 -> 23.
+        ("ACLF", "28", f"{HEADLINE}about 13</strong>"),
+        ("CLF", "28", f"{HEADLINE}about 23</strong>"),
+        ("ALF", "28", '<strong class="headline-value">No estimate</strong> for ALF'),
+        ("SALF", "28", '<strong class="headline-value">No estimate</strong> for SALF'),
     ],
-    ids=["ACLF", "CLF", "ALF"],
+    ids=["ACLF", "CLF", "ALF", "SALF"],
 )
 def test_result_page(client: FlaskClient, failure_type: str, meld: str, expected: str) -> None:
     r = client.post("/", data={**GOOD, "failure_type": failure_type, "meld": meld})
@@ -100,26 +108,35 @@ def test_result_page(client: FlaskClient, failure_type: str, meld: str, expected
     assert expected in html
     text = _text(html)
     assert "REF-77" in text
-    assert "2026-01-25" in text  # day 15
-    assert "2026-03-11" in text and "2026-04-10" in text  # days 60 and 90
+    # 2026-01-10 + 15, 60, 90 days (hand calculation), in words
+    assert "25 January 2026" in text  # day 15
+    assert "11 March 2026" in text and "10 April 2026" in text  # days 60 and 90
     assert "doi:10.1155/2018/9231710" in text
-    assert "cao2018-abstract-v1" in text
+    assert "cao2018-abstract-v2" in text
+    assert "ding2024-abstract-v1" in text
     assert "aria-live" in html
-    if failure_type == "ALF":
+    if failure_type in ("ALF", "SALF"):
         assert "14.93" not in text and "4.6 ±" not in text  # never another group's number
 
 
 def test_result_shows_the_spread_as_printed_and_no_ci(client: FlaskClient) -> None:
     text = _text(client.post("/", data=GOOD).get_data(as_text=True))
     assert "14.93 ± 1.24" in text
-    assert "Scenario range (not a confidence interval)" in text
+    assert "without saying whether it is a standard deviation (SD) or a standard error" in text
+    assert "Scenario range" not in text  # no range from a ± of unreported kind
     assert "confidence interval of the mean" not in text
 
 
 def test_warnings_are_in_words(client: FlaskClient) -> None:
     r = client.post("/", data={**GOOD, "meld": "15", "tbil": "4", "tbil_unit": "mg/dL"})
     html = r.get_data(as_text=True)
-    for code in ("meld_after_floor", "aclf_meld_below_20", "tbil_at_or_below_pooled"):
+    # 4 mg/dL = 68.4 μmol/L: below the APASL 85 μmol/L and the pooled 78.57 μmol/L.
+    for code in (
+        "tbil_below_type_definition",
+        "meld_after_floor",
+        "baseline_meld_below_20",
+        "tbil_at_or_below_pooled",
+    ):
         assert f'data-code="{code}"' in html
     assert "MELD cannot fall below 6" in _text(html)
 
@@ -134,7 +151,7 @@ def test_errors_rerender_the_form_with_values_and_links(client: FlaskClient) -> 
         assert f'href="#{field}"' in html
         assert f'id="{field}-error"' in html
     assert 'value="1e309"' in html and 'value="2,5"' in html  # kept as entered
-    assert "Use a point, not a comma" in html
+    assert "with a point for decimals" in html
     assert "Expected MELD after" not in html  # no number from refused input
 
 
@@ -227,7 +244,7 @@ def test_typed_and_lab_meld_disagreeing_is_a_warning(client: FlaskClient) -> Non
     data = {**GOOD, "meld": "28", "tbil": "4.2", "tbil_unit": "mg/dL", **LABS}
     html = client.post("/", data=data).get_data(as_text=True)
     assert 'data-code="meld_labs_disagree"' in html
-    assert "Expected MELD after MSCT:</span> <strong>13.07</strong>" in html  # typed 28 used
+    assert f"{HEADLINE}about 13</strong>" in html  # typed 28 used: 28 − 14.93 = 13.07
 
 
 def test_lab_errors_show_next_to_the_lab_fields(client: FlaskClient) -> None:
@@ -252,7 +269,7 @@ def test_follow_up_is_shown_with_status_words(client: FlaskClient) -> None:
     assert 'data-status="fallen"' in html and 'data-status="above_pooled"' in html
     assert "above pooled" in text  # in words, not by colour
     assert 'data-code="tbil_day60_off_marker_day"' in html
-    assert "ALT and TBIL over the days after MSCT" in html  # the trajectory figure
+    assert "Follow-up values over the days after MSCT" in html  # the trajectory figure
 
 
 def test_save_downloads_the_inputs_and_open_restores_them(client: FlaskClient) -> None:
@@ -269,7 +286,7 @@ def test_save_downloads_the_inputs_and_open_restores_them(client: FlaskClient) -
     )
     assert opened.status_code == 200
     html = opened.get_data(as_text=True)
-    assert "Opened the assessment saved on" in html
+    assert "Opened the assessment of REF-77 saved on" in html
     inputs = {
         a["name"]: a.get("value") or ""
         for tag, a in _tags(html)
@@ -277,12 +294,16 @@ def test_save_downloads_the_inputs_and_open_restores_them(client: FlaskClient) -
     }
     assert inputs["meld"] == "28" and inputs["fu_alt"] == "139"
     assert inputs["patient_ref"] == "REF-77"
-    # The round trip gives the same result as the original inputs.
-    again = client.post("/", data={**inputs, "failure_type": "ACLF"}).get_data(as_text=True)
-    first = client.post("/", data=data).get_data(as_text=True)
-    summary = re.compile(r"<textarea[^>]*>(.*?)</textarea>", re.S)
-    assert summary.search(again).group(1) == summary.search(first).group(1)  # type: ignore[union-attr]
-    assert "ALT has fallen" in summary.search(first).group(1)  # type: ignore[union-attr]
+    # The round trip gives the same inputs as used, hence the same result.
+    again = client.post("/", data={**inputs, "failure_type": "ACLF"})
+    first = client.post("/", data=data)
+    assert again.status_code == first.status_code == 200
+
+    def used(html: str) -> dict[str, str | None]:
+        return {a["name"]: a["value"] for t, a in _tags(html) if a.get("type") == "hidden"}
+
+    assert used(again.get_data(as_text=True)) == used(first.get_data(as_text=True))
+    assert used(first.get_data(as_text=True))["fu_alt"] == "139"
 
 
 @pytest.mark.parametrize(
@@ -301,17 +322,22 @@ def test_bad_saved_files_are_refused(client: FlaskClient, payload: bytes, words:
     assert words in r.get_data(as_text=True)
 
 
-def test_a_saved_file_with_out_of_range_values_is_refused(client: FlaskClient) -> None:
-    from datetime import date
-
-    from calc import savefile
-
-    body = savefile.dump(
-        {**GOOD, "alt": "99999"}, saved_on=date(2026, 1, 1), app_version="0", evidence_version="x"
-    )
-    r = client.post(
+def _open(client: FlaskClient, body: bytes) -> Any:
+    return client.post(
         "/open", data={"saved": (io.BytesIO(body), "a.json")}, content_type="multipart/form-data"
     )
+
+
+SAVED_AT = datetime(2026, 12, 6, 11, 21, 31, tzinfo=UTC)
+SAVED_NAME = re.compile(r'attachment; filename="(calc-assessment-\d{8}-\d{6}-[0-9a-f]{4}\.json)"')
+
+
+def _file(fields: dict[str, str], saved_at: datetime = SAVED_AT) -> bytes:
+    return savefile.dump(fields, saved_at=saved_at, app_version="0", evidence_version="x")
+
+
+def test_a_saved_file_with_out_of_range_values_is_refused(client: FlaskClient) -> None:
+    r = _open(client, _file({**GOOD, "alt": "99999"}))
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert "values that are not allowed" in html and "1 to 50000 U/L" in html
@@ -322,3 +348,377 @@ def test_open_without_a_file(client: FlaskClient) -> None:
     r = client.post("/open", data={}, content_type="multipart/form-data")
     assert r.status_code == 422
     assert "The file is empty." in r.get_data(as_text=True)
+
+
+def test_h15_each_save_has_a_file_name_of_its_own_with_no_patient_value(
+    client: FlaskClient,
+) -> None:
+    names = []
+    for _ in range(2):
+        r = client.post("/save", data=GOOD)
+        assert r.status_code == 200
+        match = SAVED_NAME.fullmatch(r.headers["Content-Disposition"])
+        assert match, r.headers["Content-Disposition"]
+        names.append(match.group(1))
+        document = json.loads(r.get_data())
+        # The name's date and time are the file's saved time (with its UTC offset).
+        saved_at = datetime.fromisoformat(document["saved_at"])
+        assert saved_at.utcoffset() is not None
+        assert match.group(1).startswith(f"calc-assessment-{saved_at:%Y%m%d-%H%M%S}-")
+    assert names[0] != names[1]
+    for value in GOOD.values():
+        if len(value) > 3:  # "REF-77", "2026-01-10", "umol/L": none is in a name
+            assert all(value not in name for name in names)
+
+
+def test_h15_the_clinician_name_is_not_written_into_the_saved_file(client: FlaskClient) -> None:
+    r = client.post("/save", data={**GOOD, "clinician": "Dr Sentinel-Clinician"})
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    assert "Sentinel-Clinician" not in body
+    assert "clinician" not in json.loads(body)["fields"]
+    assert json.loads(body)["fields"]["patient_ref"] == "REF-77"  # the reference is
+    # A file that holds one anyway (written by hand) is refused, not half-opened.
+    r = _open(client, _file({**GOOD, "clinician": "Dr Sentinel-Clinician"}))
+    assert r.status_code == 422
+    assert "unknown input &#39;clinician&#39;" in r.get_data(as_text=True)
+
+
+def test_h15_opening_says_whose_assessment_and_when_in_words(client: FlaskClient) -> None:
+    r = _open(client, _file(GOOD))
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "Opened the assessment of REF-77 saved on 6 December 2026 at 11:21 (UTC+00:00)." in html
+    r = _open(client, _file({**GOOD, "patient_ref": ""}))
+    assert "Opened the assessment with no patient reference, saved on 6 December 2026" in _text(
+        r.get_data(as_text=True)
+    )
+
+
+def test_h15_a_version_1_file_opens_saying_its_date_is_not_covered(client: FlaskClient) -> None:
+    kept = {k: v for k, v in GOOD.items() if v}
+    document = {
+        "format": "calc-assessment",
+        "format_version": 1,
+        "saved_on": "2026-01-10",
+        "app_version": "0.1.0",
+        "evidence_version": "x",
+        "fields": kept,
+        "checksum": savefile._checksum(kept),
+    }
+    r = _open(client, json.dumps(document).encode())
+    assert r.status_code == 200
+    text = _text(r.get_data(as_text=True))
+    assert "Opened the assessment of REF-77 saved on 10 January 2026." in text
+    assert "its saved date is not covered by its checksum" in text
+
+
+def test_h15_a_file_too_large_is_reported_with_its_real_size(client: FlaskClient) -> None:
+    r = _open(client, b" " * 12_000)
+    assert r.status_code == 422
+    assert "(12,000 bytes; at most 8,192 bytes)" in r.get_data(as_text=True)
+
+
+def test_h15_the_form_says_what_a_saved_file_holds(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert savefile.SAVE_NOTICE in html
+    assert "written into a saved file if you save one; never stored or logged by the server" in (
+        html
+    )
+    assert "Printed on the summary only" not in html
+    # The notice is read with the patient reference field.
+    described = {a.get("id"): a.get("aria-describedby") for tag, a in _tags(html)}
+    assert "patient_ref-note" in (described["patient_ref"] or "")
+    assert 'id="patient_ref-note"' in html
+
+
+@pytest.mark.parametrize(
+    ("field", "words"),
+    [
+        ("transplant_date", "Transplant date must be a date written YYYY-MM-DD."),
+        ("fu_alt_date", "Follow-up ALT (about day 15): the date must be a date written YYYY-MM-DD"),
+    ],
+)
+@pytest.mark.parametrize("partial", ["2026-03", "2026", "2026-03-", "2026-3-5"])
+def test_h14_a_partly_typed_date_is_refused_by_the_server(
+    client: FlaskClient, field: str, words: str, partial: str
+) -> None:
+    data = {**GOOD, field: partial}
+    if field.startswith("fu_alt"):
+        data["fu_alt"] = "139"
+    r = client.post("/", data=data)
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert words in html
+    assert 'id="error-summary"' in html
+    assert f'value="{partial}"' in html  # kept as typed, not silently dropped
+
+
+def test_h14_dates_are_text_fields_with_the_format_in_the_hint(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    names = ["transplant_date", "fu_alt_date", "fu_tbil60_date", "fu_tbil90_date", "fu_meld_date"]
+    inputs = {a.get("name"): a for tag, a in _tags(html) if tag == "input"}
+    for name in names:
+        attrs = inputs[name]
+        assert attrs["type"] == "text", name  # not type=date: see calc/forms.py
+        # A text keyboard: a numeric keypad has no "-" on some phones.
+        assert "inputmode" not in attrs and attrs["autocomplete"] == "off"
+        assert attrs.get("data-date"), name  # checked by the page's script before submitting
+        hint = re.search(rf'id="{name}-hint">([^<]*)<', html)
+        assert hint and "YYYY-MM-DD, e.g. 2026-03-05" in hint.group(1), name
+    assert 'type="date"' not in html
+
+
+UNIT_SELECTS = ["tbil_unit", "lab_creatinine_unit", "lab_albumin_unit", "fu_tbil60_unit",
+                "fu_tbil90_unit"]  # fmt: skip
+
+
+def test_h11_every_unit_select_carries_its_unit_in_each_system(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    selects = {a.get("name"): a for tag, a in _tags(html) if tag == "select"}
+    si = {name: selects[name]["data-unit-si"] for name in UNIT_SELECTS}
+    us = {name: selects[name]["data-unit-us"] for name in UNIT_SELECTS}
+    assert si == {"tbil_unit": "umol/L", "lab_creatinine_unit": "umol/L",
+                  "lab_albumin_unit": "g/L", "fu_tbil60_unit": "umol/L",
+                  "fu_tbil90_unit": "umol/L"}  # fmt: skip
+    assert us == {"tbil_unit": "mg/dL", "lab_creatinine_unit": "mg/dL",
+                  "lab_albumin_unit": "g/dL", "fu_tbil60_unit": "mg/dL",
+                  "fu_tbil90_unit": "mg/dL"}  # fmt: skip
+    # ALT is U/L in both systems: its selects are not set by the choice.
+    assert (
+        "data-unit-si" not in selects["alt_unit"] and "data-unit-si" not in selects["fu_alt_unit"]
+    )
+    # A follow-up unit follows the unit of the same analyte at baseline.
+    follows = {name: a.get("data-follows") for name, a in selects.items() if a.get("data-follows")}
+    assert follows == {"fu_alt_unit": "alt_unit", "fu_tbil60_unit": "tbil_unit",
+                       "fu_tbil90_unit": "tbil_unit"}  # fmt: skip
+    # Without the script the server's default is SI: every select starts at its SI unit.
+    for name in UNIT_SELECTS:
+        selected = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S)
+        assert selected and f'selected value="{si[name]}"' in selected.group(0), name
+
+
+def test_h11_the_unit_system_choice_is_never_posted(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    form = re.search(r'<form[^>]*class="assessment-form".*?</form>', html, re.S)
+    assert form and 'name="unit_system"' not in form.group(0)
+    assert html.count('name="unit_system"') == 2  # SI and US, outside the form
+    # A client that posts it anyway is answered as if it had not.
+    r = client.post("/", data={**GOOD, "unit_system": "us"})
+    assert r.status_code == 200
+    assert 'name="unit_system"' not in r.get_data(as_text=True)  # not carried on
+
+
+def test_h11_a_form_with_values_is_marked_so_its_units_stay_as_entered(
+    client: FlaskClient,
+) -> None:
+    def filled(html: str) -> str:
+        match = re.search(r'class="assessment-form" data-filled="(\w+)"', html)
+        assert match, "no data-filled on the form"
+        return match.group(1)
+
+    assert filled(client.get("/").get_data(as_text=True)) == "false"
+    edit = client.post("/", data={**GOOD, "tbil_unit": "mg/dL", "tbil": "5", "action": "edit"})
+    assert filled(edit.get_data(as_text=True)) == "true"
+    errors = client.post("/", data={"tbil_unit": "mg/dL"})
+    assert errors.status_code == 422 and filled(errors.get_data(as_text=True)) == "true"
+    opened = _open(client, _file(GOOD))
+    assert opened.status_code == 200 and filled(opened.get_data(as_text=True)) == "true"
+    refused = _open(client, b"{")
+    assert refused.status_code == 422 and filled(refused.get_data(as_text=True)) == "false"
+
+
+def test_when_to_use_and_pitfalls_are_on_the_form(client: FlaskClient) -> None:
+    text = _text(client.get("/").get_data(as_text=True))
+    for words in [
+        "When to use",
+        "Adults with ACLF or CLF",
+        "before/after change reported by Cao et al. 2018",
+        "Not for: transplant allocation or listing decisions; children; an estimate in ALF or SALF",
+        "Pitfalls",
+        "A fall from baseline in treated patients is not an effect against control",
+        "MELD is a surrogate, not survival",
+        "classic MELD (Kamath et al. 2001), not MELD-Na or MELD 3.0",
+        "Unit slips (mg/dL vs μmol/L) change the result: check the units",
+    ]:
+        assert words in text, words
+    assert "three types" not in text
+
+
+# --------------------------------------------------------------------------
+# Hazards, on the page
+
+ALL_TYPES = ["ACLF", "CLF", "ALF", "SALF"]
+
+
+def _page(client: FlaskClient, **changes: str) -> str:
+    r = client.post("/", data={**GOOD, **changes})
+    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+    html: str = r.get_data(as_text=True)
+    return html
+
+
+def _headline(html: str) -> str:
+    match = re.search(r'<section class="block headline[^"]*".*?</section>', html, re.S)
+    assert match, "no headline block"
+    return match.group(0)
+
+
+@pytest.mark.parametrize("failure_type", ALL_TYPES)
+def test_h01_no_chance_of_improvement_on_the_page(client: FlaskClient, failure_type: str) -> None:
+    text = _text(_page(client, failure_type=failure_type))
+    assert "chance" not in text.lower()
+    assert "> 99.9 %" not in text and "&gt; 99.9 %" not in text
+    assert "79 %" not in text  # CLF: norm.sf(0, 4.6, 5.66) = 0.7918, the old "chance"
+
+
+@pytest.mark.parametrize("failure_type", ["ACLF", "CLF"])
+def test_h02_the_plus_minus_as_printed_and_no_range_on_the_page(
+    client: FlaskClient, failure_type: str
+) -> None:
+    html = _page(client, failure_type=failure_type)
+    text = _text(html)
+    printed = {"ACLF": "14.93 ± 1.24", "CLF": "4.6 ± 5.66"}[failure_type]  # Cao 2018 abstract
+    assert printed in text
+    assert (
+        "the source prints ± without saying whether it is a standard deviation (SD) or a "
+        "standard error (SE)" in text
+    )
+    assert "scenario" not in text.lower()
+    assert "95% of patients" not in text and "95 % of patients" not in text
+    assert 'fill="url(#hatch)"' not in html  # the hatched band of the old range
+    # ACLF: 14.93 ± 1.96 × 1.24 gave MELD after 10.6 to 15.5: gone.
+    assert "10.6 to 15.5" not in text
+
+
+@pytest.mark.parametrize("failure_type", ALL_TYPES)
+def test_h03_no_implied_tbil_decline_on_the_page(client: FlaskClient, failure_type: str) -> None:
+    text = _text(_page(client, failure_type=failure_type, tbil="320"))
+    assert "implied decline" not in text.lower()
+    assert "241.4" not in text  # 320 − 78.57 = 241.43 μmol/L, the old implied decline
+
+
+def test_h04_the_headline_says_what_the_number_is(client: FlaskClient) -> None:
+    block = _headline(_page(client))
+    words = _text(block)
+    # Cao 2018 abstract: 28 − 14.93 = 13.07 -> about 13.
+    assert '<strong class="headline-value">about 13</strong>' in block
+    assert "13.07" not in words  # the exact working is below, not in the headline
+    for phrase in ("before/after", "no control group", "time point not reported"):
+        assert phrase in words, phrase
+    assert "Read the warnings first" not in words
+
+
+def test_h04_the_floor_warning_comes_before_the_number(client: FlaskClient) -> None:
+    # ACLF baseline MELD 14: 14 − 14.93 = −0.93, bounded at the floor of 6.
+    block = _headline(_page(client, meld="14"))
+    lead = block.find("Read the warnings first")
+    number = block.find('class="headline-value"')
+    assert 0 <= lead < number
+    assert '<strong class="headline-value">6 (the lowest MELD)</strong>' in block
+    assert "Limited by the MELD floor" in _text(block)
+
+
+def test_h05_the_page_shows_the_controlled_evidence_apart(client: FlaskClient) -> None:
+    html = _page(client)
+    text = _text(html)
+    # Ding et al. 2024 abstract (J Clin Hepatol 2024;40(8):1646-1652), as printed.
+    assert "Controlled evidence (context, not used in the calculation)" in text
+    assert "11 articles, 803 participants" in text
+    assert "doi:10.12449/JCH240822" in text
+    for printed in (
+        "OR = 2.71, 95%CI: 1.58~4.67",
+        "OR = 2.24, 95%CI: 1.36~3.69",
+        "OR = 2.09, 95%CI: 1.37~3.17",
+        "OR = 2.09, 95%CI: 1.29~3.40",
+        "MD = -3.27, 95%CI: -6.07~-0.48",
+        "MD = -2.24, 95%CI: -3.16~-1.33",
+    ):
+        assert printed in text, printed
+    for p_value in ("P = 0.000 3", "P = 0.001", "P = 0.000 6", "P = 0.003", "P = 0.02",
+                    "P &lt; 0.000 01"):  # fmt: skip
+        assert p_value in html, p_value
+    assert "never added, subtracted or merged" in text
+    assert "evidence cao2018-abstract-v2 · context evidence ding2024-abstract-v1" in text
+    # The headline is Cao's before/after fall alone: 28 − 14.93, not a Ding difference.
+    assert '<strong class="headline-value">about 13</strong>' in _headline(html)
+
+
+@pytest.mark.parametrize("failure_type", ["CLF", "ALF", "SALF"])
+def test_h05_no_controlled_estimate_on_the_page_outside_aclf(
+    client: FlaskClient, failure_type: str
+) -> None:
+    text = _text(_page(client, failure_type=failure_type))
+    message = f"No controlled MELD estimate (MSC versus control) was found for {failure_type}."
+    assert message in text
+    for number in ("2.71", "-3.27", "-2.24", "-36.86"):
+        assert number not in text
+    assert "context evidence ding2024-abstract-v1" in text  # the version is still named
+
+
+def test_h06_the_form_offers_salf(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    radios = [
+        a.get("value")
+        for tag, a in _tags(html)
+        if tag == "input" and a.get("type") == "radio" and a.get("name") == "failure_type"
+    ]
+    assert radios == ["ACLF", "CLF", "ALF", "SALF"]
+    assert "Subacute liver failure" in _text(html)
+
+
+@pytest.mark.parametrize("failure_type", ["ALF", "SALF"])
+def test_h06_no_estimate_types_on_the_page(client: FlaskClient, failure_type: str) -> None:
+    html = _page(client, failure_type=failure_type)
+    text = _text(html)
+    assert '<strong class="headline-value">No estimate</strong>' in _headline(html)
+    assert "Baseline MELD ≥ 20" not in text and "Baseline MELD &lt; 20" not in text
+    assert "urgent liver transplantation" in text
+    assert f"there are no {failure_type}-specific data" in text
+
+
+def test_h08_the_page_gives_the_alt_finding_not_a_forecast(client: FlaskClient) -> None:
+    for failure_type in ALL_TYPES:
+        data = {"failure_type": failure_type, "fu_alt": "139", "fu_alt_day": "15"}
+        text = _text(_page(client, **data))
+        assert "In the pooled patients, ALT had fallen at about day 15" in text
+        assert "expected to fall" not in text.lower()
+        assert "expected below baseline" not in text.lower()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"tbil": "50"}, {"tbil": "78.57"}, {"fu_tbil60": "90", "fu_tbil60_day": "60"},
+     {"fu_tbil60": "70", "fu_tbil60_day": "60"}],
+    ids=["320", "50", "78.57", "fu-90", "fu-70"],
+)  # fmt: skip
+def test_h09_the_pooled_tbil_is_78_57_never_78_6(
+    client: FlaskClient, changes: dict[str, str]
+) -> None:
+    # Cao 2018 abstract: "78.57 μmol/L", as printed.
+    text = _text(_page(client, **changes))
+    assert "78.57 μmol/L" in text
+    assert not re.search(r"(?<![\d.])78\.6(?!\d)", text)
+
+
+def test_h12_a_thousands_separator_is_refused_in_words(client: FlaskClient) -> None:
+    r = client.post("/", data={**GOOD, "alt": "1,200"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "1200, not 1,200" in html
+    assert 'value="1,200"' in html  # kept as typed
+
+
+def test_h12_a_thousands_point_is_read_as_a_decimal_and_warned(client: FlaskClient) -> None:
+    html = _page(client, alt="1.200")  # 1200 typed with a point: 1.2 U/L
+    assert 'data-code="alt_below_5"' in html
+    assert "ALT 1.2 U/L is below 5 U/L" in _text(html)
+
+
+def test_h13_worsening_is_warned_first_on_the_page(client: FlaskClient) -> None:
+    # ACLF MELD 27 → 33, TBIL 320 → 464 μmol/L (+45 %), ALT 240 → 139 U/L.
+    html = _page(client, meld="27", fu_alt="139", fu_alt_day="15", fu_tbil60="464",
+                 fu_tbil60_day="60", fu_meld="33", fu_meld_day="60")  # fmt: skip
+    codes = re.findall(r'data-code="([a-z0-9_]+)"', html)
+    assert codes[:3] == ["meld_rose", "tbil_rose", "alt_fall_with_worsening"]
+    assert "MELD has risen from 27 to 33" in _text(html)
