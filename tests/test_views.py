@@ -722,3 +722,17 @@ def test_h13_worsening_is_warned_first_on_the_page(client: FlaskClient) -> None:
     codes = re.findall(r'data-code="([a-z0-9_]+)"', html)
     assert codes[:3] == ["meld_rose", "tbil_rose", "alt_fall_with_worsening"]
     assert "MELD has risen from 27 to 33" in _text(html)
+
+
+def test_h14_every_result_date_is_also_written_in_words(client: FlaskClient) -> None:
+    """A swapped day and month shows: 2026-03-05 is "5 March 2026", never only digits."""
+    html = _page(
+        client,
+        transplant_date="2026-03-05",
+        fu_alt="120",
+        fu_alt_date="2026-03-20",
+    )
+    text = _text(html)
+    assert "2026-03-05 (5 March 2026)" in text  # the date of MSCT as used
+    assert "20 March 2026" in text  # day 15: the check date and the follow-up date
+    assert "4 May 2026" in text and "3 June 2026" in text  # days 60 and 90

@@ -352,7 +352,7 @@ def test_every_warning_is_in_the_summary(assessment: Callable[..., Assessment]) 
 
 
 @pytest.mark.parametrize("overrides", PATIENTS)
-def test_note_text_is_short(
+def test_h16_note_text_is_at_most_six_lines_with_what_the_chart_needs(
     assessment: Callable[..., Assessment], overrides: dict[str, Any]
 ) -> None:
     a = assessment(**overrides)
