@@ -4,7 +4,7 @@ Speed budgets are ratios measured in one run, so they hold on a noisy
 machine: the server's CPU time per request against the floor's, the best of
 three short interleaved rounds; and how cohort time grows with rows. The
 absolute ones (first response, bytes, requests) have wide margins.
-Sources: the issue (#7) and shared/reference/quality.md.
+Sources: this project's performance budgets (README, Benchmarks).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from calc.inputs import validate_inputs
 from calc.report import to_dict
 
 RAW = {"failure_type": "ACLF", "meld": 28, "alt": 240, "tbil": 320}
-# The same patient with the baseline MELD computed from labs (meld.md worked example labs).
+# The same patient with the baseline MELD computed from labs: the classic MELD worked example
+# (bilirubin 4.2 mg/dL, INR 1.2, creatinine 1.9 mg/dL → MELD 20).
 RAW_LABS = {
     "failure_type": "ACLF",
     "alt": 240,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .served import Server, memory_kib
 
-HEAVY = ("scipy.stats",)  # DESIGN.md: ~0.5 s and ~70 MB; never on the start-up path
+HEAVY = ("scipy.stats",)  # ~0.5 s and ~70 MB to import; never on the start-up path
 
 
 @dataclass(frozen=True)

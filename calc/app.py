@@ -1,6 +1,7 @@
 """The Flask application: settings, blueprints, headers and error pages.
 
-Hardening (quality.md, issue 6), all asserted by ``tests/test_hardening.py``:
+Hardening (OWASP Secure Headers Project and OWASP ASVS; the API's error contract,
+README, JSON API), all asserted by ``tests/test_hardening.py``:
 
 - only GET, HEAD and POST are routed; every other method, OPTIONS included,
   is answered 405 with an ``Allow`` header (the app serves no cross-origin
@@ -32,7 +33,7 @@ log = logging.getLogger("calc")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-# quality.md, "Headers": exact values, asserted by the tests.
+# Security headers (OWASP Secure Headers Project): exact values, asserted by the tests.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -87,7 +88,8 @@ class OrjsonProvider(DefaultJSONProvider):
 class CalcFlask(Flask):
     """Flask without the automatic OPTIONS answer on any route (static included).
 
-    Flask adds OPTIONS to every rule; quality.md routes only GET, HEAD and POST.
+    Flask adds OPTIONS to every rule; the app routes only GET, HEAD and POST
+    (OWASP ASVS 4.0.3, 14.5.1: accept only the HTTP methods in use).
     Overriding here (rather than the 3.1 ``PROVIDE_AUTOMATIC_OPTIONS`` setting)
     also covers the static route, which Flask registers inside ``__init__``.
     """

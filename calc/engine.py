@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # A typed MELD and the MELD from labs may differ by rounding; more than this is a warning.
 MELD_LABS_TOLERANCE = 1
-# MELD is bounded to 6–40 by its definition (OPTN/UNOS; meld.md, "Classic MELD").
+# MELD is bounded to 6–40 by its definition (Kamath 2001 with the OPTN/UNOS rules).
 MELD_FLOOR = 6
 MELD_CAP = 40
 CONFIDENCE_LEVEL = 0.95

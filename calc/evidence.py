@@ -385,15 +385,21 @@ def _check_direction(node: _Node) -> str:
     return direction
 
 
+def _schema_version(root: _Node) -> int:
+    node = root.key("schema_version")
+    version = node.integer()
+    if version != SCHEMA_VERSION:
+        raise EvidenceError(
+            f"evidence file: field '{node.path}' is {version}; "
+            f"this version of calc reads schema {SCHEMA_VERSION}"
+        )
+    return version
+
+
 def parse_evidence(data: Any) -> Evidence:
     """Validate a decoded evidence document and return it typed."""
     root = _Node(data, "")
-    version = root.key("schema_version").integer()
-    if version != SCHEMA_VERSION:
-        raise EvidenceError(
-            f"evidence file: field 'schema_version' is {version}; "
-            f"this version of calc reads schema {SCHEMA_VERSION}"
-        )
+    version = _schema_version(root)
     src = root.key("source")
     source = Source(
         citation=src.key("citation").text(),
@@ -455,12 +461,7 @@ def parse_evidence(data: Any) -> Evidence:
 def parse_context_evidence(data: Any) -> ContextEvidence:
     """Validate a decoded context-evidence document (controlled results as printed)."""
     root = _Node(data, "context")
-    version = root.key("schema_version").integer()
-    if version != SCHEMA_VERSION:
-        raise EvidenceError(
-            f"evidence file: field 'context.schema_version' is {version}; "
-            f"this version of calc reads schema {SCHEMA_VERSION}"
-        )
+    version = _schema_version(root)
     if root.key("role").text() != "context":
         raise EvidenceError("evidence file: field 'context.role' must be context")
     src = root.key("source")

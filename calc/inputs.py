@@ -18,9 +18,9 @@ from typing import TypeVar
 
 from .evidence import FailureType
 
-# 1 μkat/L = 60 U/L (1 μmol/s = 60 μmol/min); cao2018.md, "Units".
+# 1 μkat/L = 60 U/L by the SI definition (1 μmol/s = 60 μmol/min).
 U_L_PER_UKAT_L = 60.0
-# Bilirubin 1 mg/dL = 17.1 μmol/L; cao2018.md, "Units"; meld.md, "Units".
+# Bilirubin 1 mg/dL = 17.1 μmol/L, the standard SI conversion factor.
 UMOL_L_PER_MG_DL = 17.1
 
 MAX_TEXT_LENGTH = 32
@@ -107,7 +107,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}" if abs(x) < 1e6 else str(int(x))
 
 
-# Classic MELD is a whole number from 6 to 40 by definition (meld.md).
+# Classic MELD is a whole number from 6 to 40 by definition (Kamath 2001 with the OPTN/UNOS rules).
 MELD_RANGE = Range("Baseline MELD", "", 6, 40, whole=True)
 # ALT: positive, and high enough for acute liver failure (ALT can exceed 10,000 U/L).
 # The μkat/L bounds are the U/L bounds rounded inwards, so every accepted value

@@ -1,8 +1,7 @@
 """MELD, MELD-Na and MELD 3.0 from laboratory values (pure; standard library only).
 
-The authority for every formula, bound and worked example is
-``/work/shared/reference/meld.md``. The assessment uses **classic MELD**; MELD-Na
-and MELD 3.0 are given beside it for context only.
+Every formula and bound follows the sources below. The assessment uses **classic
+MELD**; MELD-Na and MELD 3.0 are given beside it for context only.
 
 Sources
     Classic MELD: Kamath PS et al., Hepatology 2001;33:464-70, with the OPTN/UNOS
@@ -80,14 +79,14 @@ check_lab = check_in_unit  # the mislabel guard lives in calc.inputs, shared wit
 _T = TypeVar("_T")
 
 # ---------------------------------------------------------------------------
-# Units (meld.md, "Units")
+# Units (standard SI conversion factors)
 # ---------------------------------------------------------------------------
 
-# Bilirubin 1 mg/dL = 17.1 μmol/L (meld.md, "Units"; the same constant as calc.inputs).
+# Bilirubin 1 mg/dL = 17.1 μmol/L (standard SI factor; the same constant as calc.inputs).
 BILIRUBIN_UMOL_L_PER_MG_DL = Decimal(repr(UMOL_L_PER_MG_DL))
-# Creatinine 1 mg/dL = 88.4 μmol/L (meld.md, "Units").
+# Creatinine 1 mg/dL = 88.4 μmol/L (standard SI conversion factor).
 CREATININE_UMOL_L_PER_MG_DL = Decimal("88.4")
-# Albumin 1 g/dL = 10 g/L (meld.md, "Units").
+# Albumin 1 g/dL = 10 g/L (standard SI conversion factor).
 ALBUMIN_G_L_PER_G_DL = Decimal("10")
 
 # Bilirubin is total bilirubin, the same quantity as the assessment's TBIL, so it
@@ -110,7 +109,7 @@ class Sex(StrEnum):
     MALE = "male"
 
 
-SODIUM_UNIT = "mmol/L"  # = mEq/L (meld.md, "Units")
+SODIUM_UNIT = "mmol/L"  # = mEq/L (sodium is monovalent)
 INR_UNIT = ""  # INR is a ratio
 
 # ---------------------------------------------------------------------------
@@ -219,14 +218,14 @@ CANONICAL_RANGES: dict[str, Range] = {
 # Formula constants
 # ---------------------------------------------------------------------------
 
-# Score limits (meld.md: "Score capped at 40"; "the minimum is 6").
+# Score limits (OPTN/UNOS: score capped at 40; the 1.0 floors make the minimum 6).
 MELD_MAX = 40
 MELD_MIN = 6
 
-# Bilirubin, INR and creatinine below 1.0 are set to 1.0 (meld.md; OPTN; Kim 2021).
+# Bilirubin, INR and creatinine below 1.0 are set to 1.0 (OPTN/UNOS; Kim 2021).
 LAB_FLOOR = Decimal("1.0")
 
-# Classic MELD (Kamath 2001; OPTN/UNOS; meld.md, "Classic MELD").
+# Classic MELD (Kamath PS et al., Hepatology 2001;33:464-70; OPTN/UNOS rules).
 CLASSIC_CREATININE_COEFFICIENT = Decimal("0.957")
 CLASSIC_BILIRUBIN_COEFFICIENT = Decimal("0.378")
 CLASSIC_INR_COEFFICIENT = Decimal("1.120")
@@ -235,17 +234,17 @@ CLASSIC_ROUNDING_QUANTUM = Decimal("0.1")  # "rounded to the tenth"
 CLASSIC_SCALE = 10  # "then x 10"
 CLASSIC_CREATININE_CAP_MG_DL = Decimal("4.0")  # creatinine above 4.0 (or dialysis) -> 4.0
 
-# MELD-Na (OPTN, January 2016; meld.md, "MELD-Na").
+# MELD-Na (OPTN policy, January 2016, 137 form).
 MELD_NA_THRESHOLD = 11  # the sodium term applies only if MELD(i) > 11
 MELD_NA_SODIUM_COEFFICIENT = Decimal("1.32")
 MELD_NA_INTERACTION_COEFFICIENT = Decimal("0.033")
 
-# Sodium reference and bounds, shared by MELD-Na and MELD 3.0 (meld.md).
+# Sodium reference and bounds, shared by MELD-Na and MELD 3.0 (OPTN 2016; Kim 2021).
 SODIUM_REFERENCE_MMOL_L = Decimal("137")  # the "137" in (137 - Na)
 SODIUM_LOW_MMOL_L = Decimal("125")
 SODIUM_HIGH_MMOL_L = Decimal("137")
 
-# MELD 3.0 (Kim et al., Gastroenterology 2021; meld.md, "MELD 3.0").
+# MELD 3.0 (Kim WR et al., Gastroenterology 2021;161:1887-95).
 MELD3_FEMALE_COEFFICIENT = Decimal("1.33")
 MELD3_BILIRUBIN_COEFFICIENT = Decimal("4.56")
 MELD3_SODIUM_COEFFICIENT = Decimal("0.82")
@@ -263,13 +262,10 @@ ALBUMIN_HIGH_G_DL = Decimal("3.5")
 # 34 significant digits: errors ~1e-33, far below any rounding boundary that matters.
 _CONTEXT = Context(prec=34)
 
-CLASSIC_SOURCE = (
-    "Classic MELD: Kamath PS et al., Hepatology 2001;33:464-70, with OPTN/UNOS rules (meld.md)"
-)
-MELD_NA_SOURCE = "MELD-Na: OPTN policy, January 2016, 137 form (meld.md)"
+CLASSIC_SOURCE = "Classic MELD: Kamath PS et al., Hepatology 2001;33:464-70, with OPTN/UNOS rules"
+MELD_NA_SOURCE = "MELD-Na: OPTN policy, January 2016, 137 form"
 MELD3_SOURCE = (
-    "MELD 3.0: Kim WR et al., Gastroenterology 2021;161:1887-95,"
-    " doi:10.1053/j.gastro.2021.08.050 (meld.md)"
+    "MELD 3.0: Kim WR et al., Gastroenterology 2021;161:1887-95, doi:10.1053/j.gastro.2021.08.050"
 )
 DIALYSIS_DEFINITION = (
     "Yes means dialysis at least twice in the past week, or 24 hours of continuous"
@@ -664,7 +660,7 @@ class ClassicMeldWorking:
     creatinine_mg_dl: float
     terms: tuple[Term, ...]
     formula_value: float  # 0.957 ln Cr + 0.378 ln bili + 1.120 ln INR + 0.643, unrounded
-    meld_i_unrounded: float  # formula_value x 10 (meld.md's "20.039…")
+    meld_i_unrounded: float  # formula_value x 10 (20.039… for Cr 1.9, bili 4.2, INR 1.2)
     meld_i: int  # formula_value rounded to the tenth, x 10 (OPTN)
     meld: int  # MELD(i) capped at 40
     bounds_applied: tuple[str, ...]
@@ -781,7 +777,7 @@ def _cap(name: str, value: int, notes: list[str]) -> int:
 def classic_meld(
     bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, *, dialysis: bool
 ) -> ClassicMeldWorking:
-    """Classic MELD (Kamath 2001; OPTN/UNOS rules; meld.md "Classic MELD").
+    """Classic MELD (Kamath 2001; OPTN/UNOS rules).
 
     MELD(i) = 0.957 ln(Cr) + 0.378 ln(bili) + 1.120 ln(INR) + 0.643, rounded half
     up to the tenth, x 10. Bilirubin, INR and creatinine below 1.0 are set to 1.0;
@@ -823,7 +819,7 @@ def classic_meld(
 
 
 def meld_na(meld_i: int, sodium_mmol_l: float) -> MeldNaWorking:
-    """MELD-Na (OPTN policy, January 2016; meld.md "MELD-Na").
+    """MELD-Na (OPTN policy, January 2016, 137 form).
 
     ``meld_i`` is classic MELD(i) as OPTN defines it: the formula rounded to the
     tenth, x 10 (an integer, :attr:`ClassicMeldWorking.meld_i`). If MELD(i) > 11:
@@ -877,7 +873,7 @@ def meld_3_0(
     female: bool,
     dialysis: bool,
 ) -> Meld30Working:
-    """MELD 3.0 (Kim et al., Gastroenterology 2021; meld.md "MELD 3.0").
+    """MELD 3.0 (Kim WR et al., Gastroenterology 2021;161:1887-95).
 
     1.33 (female) + 4.56 ln(bili) + 0.82 (137 - Na) - 0.24 (137 - Na) ln(bili)
     + 9.09 ln(INR) + 11.14 ln(Cr) + 1.85 (3.5 - alb) - 1.83 (3.5 - alb) ln(Cr) + 6,

@@ -15,9 +15,9 @@ keep-alive connection (``http.client``), sends the requests.
 
 Prints the status counts and p50/p95/p99/max latency per target, and exits 1
 if any response is not 2xx, any request failed or was not sent, or p99 is at
-or above ``--p99-ms`` (quality.md: 0 errors, p99 < 100 ms at 200 req/s for
-30 s). Traffic goes only to the server this script started on 127.0.0.1; the
-request count and the run time are bounded.
+or above ``--p99-ms`` (this project's performance budgets, README, Benchmarks:
+0 errors, p99 < 100 ms at 200 req/s for 30 s). Traffic goes only to the server
+this script started on 127.0.0.1; the request count and the run time are bounded.
 
     python loadtest/loadtest.py                      # 200 req/s, 30 s per target
     python loadtest/loadtest.py --rate 50 --duration 2 --warmup 0.5   # a smoke run

@@ -1,6 +1,6 @@
 """The JSON API over HTTP (app.test_client()): numbers, error contract, headers.
 
-Error contract (shared/reference/quality.md): 400 malformed body, 413 over
+The API's error contract (README, JSON API): 400 malformed body, 413 over
 16 KiB, 415 wrong content type, 422 invalid values, all as
 {"errors": {field: [messages]}}; only GET/HEAD/POST routed (405); no 500.
 """
@@ -28,7 +28,7 @@ from calc.report import to_dict
 from calc.version import __version__
 
 ASSESS = "/api/v1/assess"
-CSP = (  # quality.md "Headers", exactly as calc/app.py sends it
+CSP = (  # OWASP Secure Headers Project; exactly as calc/app.py sends it
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"

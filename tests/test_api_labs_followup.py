@@ -1,15 +1,16 @@
 """The JSON API with labs and follow-up: POST /api/v1/meld, /api/v1/assess, OpenAPI.
 
 Sources of pinned numbers
-    * meld.md = shared/reference/meld.md worked examples: bilirubin 4.2 mg/dL,
+    * Published worked examples (classic MELD: Kamath 2001 with the OPTN/UNOS
+      rules; MELD-Na: OPTN 2016): bilirubin 4.2 mg/dL,
       INR 1.2, creatinine 1.9 mg/dL → MELD(i) 20.039… → MELD 20; with Na 125 →
       MELD-Na 28; bilirubin 1.9, INR 1.2, creatinine 1.3 → MELD 13.
     * Cao 2018 abstract: ACLF 14.93 ± 1.24, TBIL pooled 78.57 μmol/L, ALT at day 15.
     * Hand calculations beside each case.
 
 Tolerance: scores are integers (exact); unrounded values and percentages are
-compared with 1e-9 (hand calculations are exact decimals) or, for meld.md's
-printed "20.039…", to its 3 printed decimals.
+compared with 1e-9 (hand calculations are exact decimals) or, for the worked
+example's printed "20.039…", to its 3 printed decimals.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from calc.assessment import ASSESS_FIELDS, LAB_FIELDS
 ASSESS = "/api/v1/assess"
 MELD = "/api/v1/meld"
 TOL = 1e-9
-# meld.md worked example 1.
+# Classic MELD worked example: bilirubin 4.2 mg/dL, INR 1.2, creatinine 1.9 mg/dL → MELD 20.
 LABS_MELD_20: dict[str, Any] = {
     "bilirubin": 4.2,
     "bilirubin_unit": "mg/dL",
@@ -55,9 +56,9 @@ def ok_json(response: TestResponse) -> dict[str, Any]:
 
 MELD_OK: list[Any] = [
     # (lab changes, MELD, MELD-Na, MELD 3.0 is null)
-    pytest.param({}, 20, None, id="meld.md-1"),
-    pytest.param({"sodium": 125}, 20, 28, id="meld.md-1-Na-125"),
-    pytest.param({"bilirubin": 1.9, "creatinine": 1.3}, 13, None, id="meld.md-2"),
+    pytest.param({}, 20, None, id="worked-example-20"),
+    pytest.param({"sodium": 125}, 20, 28, id="worked-example-20-Na-125"),
+    pytest.param({"bilirubin": 1.9, "creatinine": 1.3}, 13, None, id="worked-example-13"),
     # 4.2 mg/dL × 17.1 = 71.82 μmol/L; 1.9 mg/dL × 88.4 = 167.96 μmol/L: the same labs
     pytest.param(
         {
@@ -69,7 +70,7 @@ MELD_OK: list[Any] = [
         },
         20,
         28,
-        id="meld.md-1-SI-units",
+        id="worked-example-20-SI-units",
     ),
     # albumin without sex, sex without albumin: MELD 3.0 not calculated
     pytest.param({"sodium": 125, "albumin": 3.0, "albumin_unit": "g/dL"}, 20, 28, id="no-sex"),
@@ -93,7 +94,7 @@ def test_meld_endpoint_returns_the_scores(
 def test_meld_endpoint_shows_the_working(client: FlaskClient) -> None:
     d = ok_json(client.post(MELD, json={**LABS_MELD_20, "sodium": 125}))
     classic = d["working"]["classic"]
-    assert classic["meld_i_unrounded"] == pytest.approx(20.039, abs=5e-4)  # meld.md "20.039…"
+    assert classic["meld_i_unrounded"] == pytest.approx(20.039, abs=5e-4)  # worked example 20.039…
     assert classic["meld_i"] == 20
     assert [t["label"] for t in classic["terms"]] == [
         "0.957 × ln(creatinine)",
@@ -288,13 +289,13 @@ def test_assess_says_which_meld_was_used(
     assert d["followup"] is None
 
 
-def test_assess_with_labs_only_meld_md_example(
+def test_assess_with_labs_only_worked_example(
     client: FlaskClient, reference_body: dict[str, Any]
 ) -> None:
     body = {**reference_body, "labs": {**LABS_MELD_20, "sodium": 125}}
     del body["meld"]
     d = ok_json(client.post(ASSESS, json=body))
-    assert d["meld_used"]["value"] == 20  # meld.md
+    assert d["meld_used"]["value"] == 20  # worked example
     assert (d["labs"]["meld"], d["labs"]["meld_na"], d["labs"]["meld_3_0"]) == (20, 28, None)
     mr = d["meld_reduction"]
     # ACLF: 20 − 14.93 = 5.07 < 6 → bounded to 6 (exact decimals)
@@ -308,7 +309,7 @@ def test_assess_with_labs_only_meld_md_example(
 def test_assess_bilirubin_defaults_to_tbil(client: FlaskClient) -> None:
     body = {"failure_type": "CLF", "alt": 240, "tbil": 4.2, "tbil_unit": "mg/dL"}
     d = ok_json(client.post(ASSESS, json={**body, "labs": LABS_NO_BILI}))
-    assert d["meld_used"]["value"] == 20  # meld.md: bilirubin 4.2 mg/dL from the TBIL
+    assert d["meld_used"]["value"] == 20  # worked example: bilirubin 4.2 mg/dL from the TBIL
     assert d["labs"]["working"]["entered"][0] == {
         "field": "bilirubin",
         "value": 4.2,

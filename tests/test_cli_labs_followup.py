@@ -1,7 +1,8 @@
 """The ``calc`` command with labs and follow-up: ``calc meld`` and ``calc assess``.
 
 Sources of pinned numbers
-    * meld.md = shared/reference/meld.md worked examples: bilirubin 4.2 mg/dL,
+    * Published worked examples (classic MELD: Kamath 2001 with the OPTN/UNOS
+      rules; MELD-Na: OPTN 2016): bilirubin 4.2 mg/dL,
       INR 1.2, creatinine 1.9 mg/dL → MELD(i) 20.039… → MELD 20; with Na 125 →
       MELD-Na 28 (20 + 1.32 × 12 − 0.033 × 20 × 12 = 27.92, hand).
     * Cao 2018 abstract: ACLF 14.93, TBIL pooled 78.57 μmol/L, ALT at day 15.
@@ -26,7 +27,7 @@ from calc.cli import assess as assess_command
 from calc.cli import meld as meld_command
 
 RunCli = Callable[..., Result]
-MELD_MD = ["--bilirubin", "4.2", "--inr", "1.2", "--creatinine", "1.9"]
+MELD_WORKED_EXAMPLE = ["--bilirubin", "4.2", "--inr", "1.2", "--creatinine", "1.9"]
 PATIENT = ["--failure-type", "ACLF", "--alt", "240", "--tbil", "320"]
 LABS = ["--inr", "1.2", "--creatinine", "1.9"]
 
@@ -63,19 +64,19 @@ def named_options(line: str) -> list[str]:
                 "MELD 3.0: not calculated (inputs missing) (context)",
                 "Working:",
                 "  bilirubin: 4.2 mg/dL",
-                "MELD(i) = 20.039 → 20 → MELD 20",  # meld.md "20.039…"
+                "MELD(i) = 20.039 → 20 → MELD 20",  # worked example "20.039…"
                 "dialysis ≥ 2× in the past week: no",
             ],
-            id="meld.md",
+            id="worked-example",
         ),
         pytest.param(
             ["--sodium", "125"],
             [
                 "Classic MELD: 20\n",
-                "MELD-Na: 28 (context)",  # meld.md
+                "MELD-Na: 28 (context)",  # worked example
                 "MELD-Na: MELD(i) 20, sodium 125 mmol/L → 27.92 → 28",  # hand, see docstring
             ],
-            id="meld.md-Na-125",
+            id="worked-example-Na-125",
         ),
         pytest.param(
             # 71.82 μmol/L = 4.2 mg/dL × 17.1; 167.96 μmol/L = 1.9 mg/dL × 88.4
@@ -94,7 +95,7 @@ def named_options(line: str) -> list[str]:
     ],
 )  # fmt: skip
 def test_meld_text(run_cli: RunCli, extra: list[str], phrases: list[str]) -> None:
-    result = run_cli("meld", *MELD_MD, *extra)
+    result = run_cli("meld", *MELD_WORKED_EXAMPLE, *extra)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.startswith("Classic MELD: ")
@@ -105,7 +106,7 @@ def test_meld_text(run_cli: RunCli, extra: list[str], phrases: list[str]) -> Non
 @pytest.mark.parametrize(
     ("extra", "body"),
     [
-        pytest.param([], {}, id="meld.md"),
+        pytest.param([], {}, id="worked-example"),
         pytest.param(["--sodium", "125"], {"sodium": 125}, id="Na"),
         pytest.param(
             ["--sodium", "130", "--albumin", "30", "--albumin-unit", "g/L", "--sex", "female"],
@@ -117,7 +118,7 @@ def test_meld_text(run_cli: RunCli, extra: list[str], phrases: list[str]) -> Non
 def test_meld_json_equals_the_api(
     run_cli: RunCli, client: FlaskClient, extra: list[str], body: dict[str, Any]
 ) -> None:
-    result = run_cli("meld", *MELD_MD, *extra, "--json")
+    result = run_cli("meld", *MELD_WORKED_EXAMPLE, *extra, "--json")
     assert result.exit_code == 0, result.stderr
     cli_json = json.loads(result.stdout)
     api_body = {
@@ -132,7 +133,7 @@ def test_meld_json_equals_the_api(
     response = client.post("/api/v1/meld", json=api_body)
     assert response.status_code == 200
     assert cli_json == response.get_json()
-    assert cli_json["meld"] == 20  # meld.md
+    assert cli_json["meld"] == 20  # worked example
 
 
 MELD_BAD: list[Any] = [
@@ -158,7 +159,7 @@ MELD_BAD: list[Any] = [
 def test_meld_bad_value_exits_2_with_one_line_naming_the_option(
     run_cli: RunCli, args: list[str], option: str, phrase: str
 ) -> None:
-    result = run_cli("meld", *MELD_MD, *args)
+    result = run_cli("meld", *MELD_WORKED_EXAMPLE, *args)
     line = one_error_line(result)
     assert line.startswith(f"calc: error: {option}: ")
     assert phrase in line
@@ -181,7 +182,7 @@ def test_meld_missing_inr_names_it(run_cli: RunCli) -> None:
 
 
 def test_assess_with_labs_instead_of_meld(run_cli: RunCli) -> None:
-    # TBIL 71.82 μmol/L = 4.2 mg/dL is the labs' bilirubin → meld.md MELD 20
+    # TBIL 71.82 μmol/L = 4.2 mg/dL is the labs' bilirubin → worked example MELD 20
     result = run_cli(
         "assess", "--failure-type", "ACLF", "--alt", "240", "--tbil", "71.82", *LABS,
         "--sodium", "125",

@@ -121,7 +121,7 @@ def test_units_are_converted_in_the_inputs() -> None:
     assert form.validate()
     assert form.request is not None
     inputs = form.request.inputs
-    # 1 μkat/L = 60 U/L; 1 mg/dL = 17.1 μmol/L (cao2018.md, Units); exact to 1e-12.
+    # 1 μkat/L = 60 U/L (SI definition); 1 mg/dL = 17.1 μmol/L (SI factor); exact to 1e-12.
     assert inputs.alt_u_l == pytest.approx(240.0, abs=1e-12)
     assert inputs.tbil_umol_l == pytest.approx(85.5, abs=1e-12)
     assert inputs.alt_unit is AltUnit.UKAT_L and inputs.tbil_unit is TbilUnit.MG_DL

@@ -1,4 +1,7 @@
-"""Hardening (quality.md; issue 6): methods, limits, headers, errors, server, bandit, load.
+"""Hardening: methods, limits, headers, errors, server, bandit, load.
+
+Sources: OWASP Secure Headers Project and OWASP ASVS; the API's error contract
+(README, JSON API); this project's performance budgets (README, Benchmarks).
 
 Every route is found by walking ``app.url_map`` (and every file in the static
 folder), so a route added later is checked without touching this file.
@@ -61,7 +64,8 @@ SECRET = "SECRET-12345.678"
 
 
 def test_the_expected_headers_are_the_apps() -> None:
-    # Written out above from quality.md, so that a change in app.py shows up here.
+    # Written out above by hand (OWASP Secure Headers Project), so that a change in app.py
+    # shows up here.
     assert SECURITY_HEADERS == EXPECTED_HEADERS
     assert EXPECTED_HEADERS["Content-Security-Policy"] == CSP
     assert (NO_STORE, HSTS) == ("no-store, max-age=0", "max-age=31536000; includeSubDomains")

@@ -1,4 +1,4 @@
-"""Patient data (quality.md, "Patient data"): no value in a log, URL, cookie or file.
+"""Patient data (OWASP ASVS 4.0.3, V7 and V8): no value in a log, URL, cookie or file.
 
 Sentinel values go in through the form, the JSON API and the command line, in
 the app and in the real gunicorn server (``calc serve`` in a subprocess); every

@@ -229,13 +229,13 @@ LABS = {"lab_inr": "1.2", "lab_creatinine": "1.9", "lab_creatinine_unit": "mg/dL
 
 
 def test_meld_from_labs_is_used_when_no_meld_is_typed(client: FlaskClient) -> None:
-    # meld.md worked example: bilirubin 4.2 mg/dL, INR 1.2, creatinine 1.9 mg/dL -> MELD 20.
+    # Classic MELD worked example: bilirubin 4.2 mg/dL, INR 1.2, creatinine 1.9 mg/dL -> MELD 20.
     data = {**GOOD, "meld": "", "tbil": "4.2", "tbil_unit": "mg/dL", **LABS, "lab_sodium": "125"}
     r = client.post("/", data=data)
     assert r.status_code == 200
     text = _text(r.get_data(as_text=True))
     assert "20 points (classic MELD from labs)" in text
-    assert "Classic MELD 20" in text and "MELD-Na 28" in text  # meld.md: MELD-Na 28
+    assert "Classic MELD 20" in text and "MELD-Na 28" in text  # with Na 125: MELD-Na 28
     # 20 − 14.93 = 5.07, bounded at the MELD floor of 6.
     assert "Expected MELD after MSCT: 6" in text
 

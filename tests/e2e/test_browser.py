@@ -18,8 +18,9 @@ AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
     "resultTypes": ["violations"],
 }
-PAGE_WEIGHT_BUDGET = 100 * 1024  # quality.md: ≤ 100 KB per page with all assets
-REQUEST_BUDGET = 5  # quality.md: ≤ 5 requests per page
+# This project's performance budgets (README, Benchmarks).
+PAGE_WEIGHT_BUDGET = 100 * 1024  # ≤ 100 KB per page with all assets
+REQUEST_BUDGET = 5  # ≤ 5 requests per page
 
 
 def _assert_accessible(page: Any, label: str) -> None:
@@ -232,7 +233,7 @@ def _fill_visit_one(page: Any, server_url: str) -> None:
     page.fill("#transplant_date", "2026-01-10")
     page.fill("#patient_ref", "FOLLOW-UP-REF")
     _open_section(page, "Compute the baseline MELD from labs")
-    # meld.md worked example with bilirubin 4.2 mg/dL; here TBIL 320 μmol/L (18.7 mg/dL).
+    # Not the worked example's bilirubin 4.2 mg/dL: here TBIL 320 μmol/L (18.7 mg/dL).
     page.fill("#lab_inr", "1.6")
     page.fill("#lab_creatinine", "150")  # μmol/L
     page.fill("#lab_sodium", "130")

@@ -1,7 +1,7 @@
 """One request validated as a whole (calc.assessment): typed MELD, MELD from labs, follow-up.
 
 Sources of pinned numbers
-    * meld.md = shared/reference/meld.md worked examples: bilirubin 4.2 mg/dL,
+    * Published classic MELD worked examples: bilirubin 4.2 mg/dL,
       INR 1.2, creatinine 1.9 mg/dL → MELD 20; bilirubin 1.9, INR 1.2,
       creatinine 1.3 → MELD 13. (The formulas themselves: tests/unit/test_meld.py.)
     * Cao 2018 abstract: ACLF decrease 14.93, CLF 4.6, no estimate for ALF.
@@ -34,16 +34,16 @@ from calc.meld import EnteredLab
 
 TOL = 1e-9
 PATIENT: dict[str, Any] = {"failure_type": "ACLF", "alt": 240, "tbil": 320}
-# meld.md worked example 1 without its bilirubin (which defaults to the TBIL).
+# The classic MELD worked example (MELD 20) without its bilirubin (which defaults to the TBIL).
 LABS_NO_BILI: dict[str, Any] = {
     "inr": 1.2,
     "creatinine": 1.9,
     "creatinine_unit": "mg/dL",
     "dialysis": False,
 }
-# meld.md worked example 1: bilirubin 4.2 mg/dL, INR 1.2, creatinine 1.9 mg/dL → MELD 20.
+# Classic MELD worked example: bilirubin 4.2 mg/dL, INR 1.2, creatinine 1.9 mg/dL → MELD 20.
 LABS_MELD_20: dict[str, Any] = {**LABS_NO_BILI, "bilirubin": 4.2, "bilirubin_unit": "mg/dL"}
-# meld.md worked example 2: bilirubin 1.9, INR 1.2, creatinine 1.3 → MELD 13.
+# Another classic MELD worked example: bilirubin 1.9, INR 1.2, creatinine 1.3 → MELD 13.
 LABS_MELD_13: dict[str, Any] = {
     **LABS_NO_BILI,
     "bilirubin": 1.9,
@@ -95,8 +95,8 @@ def test_typed_meld_only(evidence: Evidence) -> None:
 
 LABS_ONLY: list[Any] = [
     # (extra request fields, classic MELD from labs)
-    pytest.param({"labs": LABS_MELD_20}, 20, id="meld.md-1-labs-bilirubin"),
-    pytest.param({"labs": LABS_MELD_13}, 13, id="meld.md-2-labs-bilirubin"),
+    pytest.param({"labs": LABS_MELD_20}, 20, id="worked-example-20-labs-bilirubin"),
+    pytest.param({"labs": LABS_MELD_13}, 13, id="worked-example-13-labs-bilirubin"),
     # bilirubin defaults to the TBIL in its unit: 4.2 mg/dL
     pytest.param({"tbil": 4.2, "tbil_unit": "mg/dL", "labs": LABS_NO_BILI}, 20, id="tbil-mg/dL"),
     # 4.2 mg/dL × 17.1 = 71.82 μmol/L, in μmol/L given or by default
@@ -126,9 +126,9 @@ def test_blank_meld_text_uses_the_labs() -> None:
 
 AFTER_CASES: list[Any] = [
     # (failure type, labs, expected after, unbounded, warning codes)
-    # meld.md MELD 20; ACLF 20 − 14.93 = 5.07 < 6 → bounded to 6
+    # worked example MELD 20; ACLF 20 − 14.93 = 5.07 < 6 → bounded to 6
     pytest.param("ACLF", LABS_MELD_20, 6.0, 5.07, ["meld_after_floor"], id="ACLF-MELD-20"),
-    # meld.md MELD 13; ACLF 13 − 14.93 = −1.93 → 6; and 13 < 20
+    # worked example MELD 13; ACLF 13 − 14.93 = −1.93 → 6; and 13 < 20
     pytest.param(
         "ACLF", LABS_MELD_13, 6.0, -1.93, ["meld_after_floor", "baseline_meld_below_20"],
         id="ACLF-MELD-13",
@@ -228,7 +228,7 @@ def test_labs_bilirubin_unit_without_bilirubin_keeps_the_tbil_unit() -> None:
 # Typed MELD and labs together: the typed one is used; > 1 point apart is a warning
 
 BOTH_CASES: list[Any] = [
-    # (typed MELD, labs MELD 20 (meld.md), warned)
+    # (typed MELD, labs MELD 20 (worked example), warned)
     pytest.param(20, False, id="equal"),
     pytest.param(19, False, id="minus-1"),
     pytest.param(21, False, id="plus-1"),
@@ -476,7 +476,7 @@ def test_validate_labs_object_prefixes_lab_errors() -> None:
         "labs.creatinine_unit",
         "labs.dialysis",
     }
-    assert validate_labs_object(LABS_MELD_20, allow_text=False).meld == 20  # meld.md
+    assert validate_labs_object(LABS_MELD_20, allow_text=False).meld == 20  # worked example
 
 
 def test_failure_type_is_the_enum() -> None:

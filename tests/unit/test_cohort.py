@@ -753,7 +753,7 @@ def test_command_needs_an_output() -> None:
 
 
 def test_import_is_pure() -> None:
-    """The cohort core imports no web framework (DESIGN.md, "The core")."""
+    """The cohort core imports no web framework: ``calc cohort`` needs neither Flask nor WTForms."""
     code = (
         "import sys, calc.cohort; "
         "print(sorted(m for m in ('flask', 'wtforms') if m in sys.modules))"

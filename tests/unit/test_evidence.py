@@ -1,7 +1,7 @@
 """The evidence loader: every number as printed, and a broken file stops everything.
 
-Sources: every pinned value is from the Cao 2018 abstract (see
-shared/evidence/cao2018.md, "Every number, as printed"). The file keeps the
+Sources: every pinned value is as printed in Cao et al. 2018 (Gastroenterol Res
+Pract 2018:9231710, abstract). The file keeps the
 printed decimals, so equality is exact (a float parsed from "14.93" equals
 the literal 14.93).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -406,3 +407,64 @@ def test_full_text_numbers_load_without_code_changes(
     clf = ev.meld_reduction[CLF].dispersion
     assert clf is not None
     assert (clf.kind, clf.low, clf.high) == (DispersionKind.CI95, 1.2, 8.0)
+
+
+# --------------------------------------------------------------------------
+# The controlled evidence (Ding et al. 2024), loaded beside the pooled changes
+
+
+@pytest.fixture(scope="module")
+def packaged_context_json() -> dict[str, Any]:
+    text = resources.files("calc").joinpath("data", "ding2024.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def test_the_context_evidence_is_loaded_apart_with_its_own_version(evidence: Evidence) -> None:
+    ctx = evidence.context
+    assert ctx is not None
+    assert ctx.evidence_version == "ding2024-abstract-v1"
+    assert evidence.evidence_version == "cao2018-abstract-v2"  # each source its own version
+    # Ding et al. 2024 abstract: 11 articles, 803 participants, ACLF only; nine results.
+    assert (ctx.source.articles, ctx.source.participants) == (11, 803)
+    assert ctx.source.failure_types == (FailureType.ACLF,)
+    assert ctx.source.doi == "10.12449/JCH240822"
+    assert len(ctx.outcomes) == 9
+    assert ctx.covers(FailureType.ACLF) and not ctx.covers(FailureType.CLF)
+
+
+CONTEXT_BROKEN = [
+    pytest.param(lambda d: d.pop("why_different"), "context.why_different", id="missing-key"),
+    pytest.param(lambda d: d.update(role="basis"), "context.role", id="role-not-context"),
+    pytest.param(lambda d: d.update(schema_version=2), "context.schema_version", id="schema"),
+    pytest.param(
+        lambda d: d["outcomes"][0].update(measure="RR"), "context.outcomes[0].measure", id="measure"
+    ),
+    pytest.param(
+        lambda d: d["outcomes"][4].update(as_printed=""),
+        "context.outcomes[4].as_printed",
+        id="empty-as-printed",
+    ),
+    pytest.param(
+        lambda d: d["source"].update(failure_types=["HRS"]),
+        "context.source.failure_types[0]",
+        id="unknown-type",
+    ),
+    pytest.param(
+        lambda d: d["source"].update(participants=0), "context.source.participants", id="n-zero"
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), CONTEXT_BROKEN)
+def test_a_broken_context_file_is_refused_naming_the_field(
+    tmp_path: Path,
+    packaged_context_json: dict[str, Any],
+    change: Callable[[dict[str, Any]], None],
+    field: str,
+) -> None:
+    data = copy.deepcopy(packaged_context_json)
+    change(data)
+    path = write_json(tmp_path / "ding.json", data)
+    with pytest.raises(EvidenceError, match=re.escape(f"'{field}'")):
+        load_evidence(context_path=path)

@@ -1,10 +1,11 @@
 """Follow-up markers (calc.followup): statuses, changes, days and dates, validation, wording.
 
 Sources of pinned numbers
-    * Cao 2018 abstract (shared/evidence/cao2018.md): ALT "at half a month" (day 15),
+    * Cao et al. 2018 (Gastroenterol Res Pract 2018:9231710, abstract): ALT
+      "at half a month" (day 15),
       TBIL "78.57 μmol/L at 2 and 3 months" (days 60 and 90), MELD decreases
       "14.93 ± 1.24" (ACLF) and "4.6 ± 5.66" (CLF), no MELD estimate for ALF.
-    * Units (cao2018.md "Units"): 1 μkat/L = 60 U/L; 1 mg/dL = 17.1 μmol/L.
+    * Units: 1 μkat/L = 60 U/L (SI definition); 1 mg/dL = 17.1 μmol/L (SI factor).
     * Windows: calc.followup (ALT ± 5 days, TBIL ± 15 days; ours, not the paper's).
     * Everything else is a hand calculation in the comment beside the case.
 
@@ -762,7 +763,7 @@ def test_text_values_are_accepted_from_forms_and_the_command_line() -> None:
     ],
 )
 def test_unit_conversions(key: str, item: dict[str, Any], unit: str, canonical: float) -> None:
-    # 2.3 μkat/L × 60 = 138 U/L; 4.6 mg/dL × 17.1 = 78.66 μmol/L (cao2018.md, "Units")
+    # 2.3 μkat/L × 60 = 138 U/L; 4.6 mg/dL × 17.1 = 78.66 μmol/L (SI factors)
     followup = validate_followup({key: item}, None, allow_text=False)
     m = followup.given()[FollowupKey(key)]
     assert m.value == item["value"]

@@ -1,7 +1,7 @@
 """Patient inputs: unit conversion, ranges, strict parsing, one message per problem.
 
-Sources: unit factors from cao2018.md "Units" (1 mg/dL = 17.1 μmol/L,
-1 μkat/L = 60 U/L); ranges from the range table in calc/inputs.py (the
+Sources: standard SI unit factors (1 mg/dL = 17.1 μmol/L; 1 μkat/L = 60 U/L,
+the SI definition); ranges from the range table in calc/inputs.py (the
 README's "allowed ranges"). Every message names the field, its unit and the
 allowed range.
 """
@@ -69,7 +69,7 @@ def test_reference_patient_is_valid() -> None:
 
 
 # --------------------------------------------------------------------------
-# Unit conversion (cao2018.md "Units")
+# Unit conversion (standard SI factors)
 
 
 def test_conversion_factors() -> None:

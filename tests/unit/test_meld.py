@@ -1,7 +1,10 @@
 """Tests for calc.meld: MELD, MELD-Na, MELD 3.0, unit conversion and validation.
 
 Sources of pinned numbers
-    * "meld.md" = /work/shared/reference/meld.md (worked examples printed there).
+    * "worked example" = a published MELD worked example, given by its values. First:
+      creatinine 1.9, bilirubin 4.2 mg/dL, INR 1.2 -> 20.039… -> MELD 20 (classic MELD,
+      Kamath 2001 with the OPTN/UNOS rules); with Na 125 -> MELD-Na 28 (OPTN 2016).
+      Second: bilirubin 1.9, INR 1.2, creatinine 1.3 -> MELD 13.
     * "hand" = a hand calculation shown in the comment beside the case, with ln
       values to 6 decimals. Unrounded values are compared with ``HAND_TOL`` (the
       hand calculation is good to about 1e-6); exact decimal results (no ln term)
@@ -74,7 +77,7 @@ def m3(**overrides: Any) -> LabInputs:
 
 
 def raw_labs(**overrides: object) -> dict[str, object]:
-    """A valid JSON body (the meld.md first worked example) with ``overrides``."""
+    """A valid JSON body (the first worked example) with ``overrides``."""
     values: dict[str, object] = {
         "bilirubin": 4.2,
         "bilirubin_unit": "mg/dL",
@@ -99,8 +102,8 @@ def errors_of(raw: Mapping[str, object], *, allow_text: bool) -> dict[str, list[
 # ---------------------------------------------------------------------------
 
 
-def test_meld_md_first_example_classic_meld_20() -> None:
-    # meld.md: creatinine 1.9, bilirubin 4.2, INR 1.2 -> 20.039… -> MELD 20.
+def test_first_worked_example_classic_meld_20() -> None:
+    # worked example: creatinine 1.9, bilirubin 4.2, INR 1.2 -> 20.039… -> MELD 20.
     result = compute_meld(labs(creatinine_mg_dl=1.9, bilirubin_mg_dl=4.2, inr=1.2))
     assert result.meld == 20
     assert 20.039 <= result.working.classic.meld_i_unrounded < 20.040  # "20.039…"
@@ -110,16 +113,16 @@ def test_meld_md_first_example_classic_meld_20() -> None:
     assert result.working.classic.bounds_applied == ()
 
 
-def test_meld_md_second_example_classic_meld_13() -> None:
-    # meld.md: bilirubin 1.9, INR 1.2, creatinine 1.3 -> 13.41 -> MELD 13.
+def test_second_worked_example_classic_meld_13() -> None:
+    # worked example: bilirubin 1.9, INR 1.2, creatinine 1.3 -> 13.41 -> MELD 13.
     result = compute_meld(labs(bilirubin_mg_dl=1.9, inr=1.2, creatinine_mg_dl=1.3))
     assert result.meld == 13
-    # meld.md prints 13.41 (two decimals): tolerance half a unit in the last place.
+    # the worked example prints 13.41 (two decimals): tolerance half a unit in the last place.
     assert result.working.classic.meld_i_unrounded == pytest.approx(13.41, abs=0.005)
 
 
-def test_meld_md_meld_na_example_28() -> None:
-    # meld.md: the first example's labs with Na 125 -> MELD-Na 28.
+def test_worked_example_meld_na_28() -> None:
+    # worked example: the first example's labs with Na 125 -> MELD-Na 28.
     # hand: MELD(i) 20; 20 + 1.32 x 12 - 0.033 x 20 x 12 = 20 + 15.84 - 7.92 = 27.92 -> 28.
     result = compute_meld(
         labs(creatinine_mg_dl=1.9, bilirubin_mg_dl=4.2, inr=1.2, sodium_mmol_l=125.0)
@@ -146,7 +149,7 @@ def test_meld_md_meld_na_example_28() -> None:
     ids=["female", "male"],
 )
 def test_meld_3_0_on_the_first_example(sex: Sex, unrounded: float, score: int) -> None:
-    # meld.md gives no MELD 3.0 example: the first example's labs with Na 125, albumin 2.5.
+    # No MELD 3.0 worked example is pinned: the first example's labs with Na 125, albumin 2.5.
     result = compute_meld(
         labs(
             creatinine_mg_dl=1.9,
@@ -316,7 +319,7 @@ def test_classic_cap_at_40(bilirubin: float, unrounded: float, meld_i: int, meld
 
 
 def test_minimum_is_6_for_every_score() -> None:
-    # meld.md: "the floor values give 6.43, so the minimum is 6"; MELD 3.0 at its
+    # Classic MELD at the 1.0 floors is 6.43, so the minimum is 6; MELD 3.0 at its
     # baseline (every term 0) is the constant 6.
     result = compute_meld(
         m3(bilirubin_mg_dl=0.1, inr=0.5, creatinine_mg_dl=0.1, sodium_mmol_l=150.0, albumin_g_dl=5)
@@ -336,7 +339,7 @@ def test_minimum_is_6_for_every_score() -> None:
 @pytest.mark.parametrize(
     ("sodium", "used", "unrounded", "score"),
     [
-        # hand, MELD(i) 20 (meld.md's first example): 20 + (1.32 - 0.66) x (137 - Na)
+        # hand, MELD(i) 20 (the first worked example): 20 + (1.32 - 0.66) x (137 - Na)
         (124.0, 125.0, 27.92, 28),  # bounded to 125: 20 + 0.66 x 12
         (125.0, 125.0, 27.92, 28),
         (126.0, 126.0, 27.26, 27),  # 20 + 0.66 x 11
@@ -432,7 +435,7 @@ def test_meld_na_refuses_a_meld_i_that_is_not_a_score(meld_i: Any) -> None:
 
 
 def test_meld_na_uses_137_not_140() -> None:
-    # meld.md: the 137 form adds nothing at sodium 137 or above. The older 140 form
+    # OPTN 2016: the 137 form adds nothing at sodium 137 or above. The older 140 form
     # (MELD - Na - 0.025 x MELD x (140 - Na) + 140) would give, for MELD 20 and Na 137,
     # 20 - 137 - 1.5 + 140 = 21.5 -> 22: the test tells the two forms apart.
     assert meld_na(20, 137.0).meld_na == 20
