@@ -137,6 +137,7 @@ RANGE_KINDS: Final = ("confidence", "prediction")
 _MELD_BLOCK: Final = (
     "warnings",
     "evidence_version",
+    "context_evidence_version",
     "calc_version",
     "baseline_stratum",
     "mean_decrease",
@@ -386,6 +387,10 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
     )
     out["warnings"] = table[bits]
     out["evidence_version"] = np.full(n, evidence.evidence_version, object)
+    # The controlled evidence is not used in any column; its version names what the
+    # single-patient outputs showed beside them (empty when none was loaded).
+    context_version = evidence.context.evidence_version if evidence.context else ""
+    out["context_evidence_version"] = np.full(n, context_version, object)
     out["calc_version"] = np.full(n, __version__, object)
     out["meld_labs_disagree"] = flags[-1]
     # Not a column: with the failure type and the MELD, the key of the MELD block

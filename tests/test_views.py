@@ -736,3 +736,28 @@ def test_h14_every_result_date_is_also_written_in_words(client: FlaskClient) -> 
     assert "2026-03-05 (5 March 2026)" in text  # the date of MSCT as used
     assert "20 March 2026" in text  # day 15: the check date and the follow-up date
     assert "4 May 2026" in text and "3 June 2026" in text  # days 60 and 90
+
+
+def test_h08_the_day_windows_are_marked_as_the_calculators_own(client: FlaskClient) -> None:
+    text = _text(_page(client))
+    assert (
+        'Reading "half a month" as day 15 and "2 and 3 months" as days 60 and 90 is this '
+        "calculator's own" in text
+    )
+    assert "±5 days for ALT, ±15 days for TBIL" in text
+
+
+def test_h08_the_printout_lists_dates_to_check_not_expected_results(
+    client: FlaskClient,
+) -> None:
+    html = _page(client)
+    match = re.search(r'<section class="block markers-print print-only".*?</section>', html, re.S)
+    assert match, "no printed markers block"
+    printed = _text(match.group(0))
+    # 2026-01-10 + 15, + 60, + 90 days.
+    assert "Dates to check" in printed
+    assert "ALT day 15, 25 January 2026" in printed
+    assert "TBIL days 60 and 90, 11 March 2026 and 10 April 2026" in printed
+    assert "In the pooled patients, ALT had fallen" in printed
+    assert "expected" not in printed.lower()
+    assert "checkbox" not in html and "[ ]" not in html

@@ -106,6 +106,7 @@ def report_cells(d: dict[str, Any]) -> dict[str, Any]:
         "error": "",
         "warnings": ";".join(w["code"] for w in d["warnings"]),
         "evidence_version": d["version"]["evidence"],
+        "context_evidence_version": d["version"]["context_evidence"],
         "calc_version": d["version"]["app"],
         "baseline_stratum": d["baseline_stratum"],
         "mean_decrease": mr["mean"],
@@ -1332,3 +1333,14 @@ def test_plausibility_warnings_are_the_engines_on_their_thresholds(
     assert_matches_engine(rows, out, evidence)
     assert out[0]["warnings"] == "tbil_below_type_definition;alt_below_5"
     assert out[-1]["warnings"] == ""
+
+
+@pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+def test_h05_every_row_names_both_evidence_versions(
+    tmp_path: Path, evidence: Evidence, failure_type: str
+) -> None:
+    (out,) = run_rows(tmp_path, evidence, [{**GOOD, "failure_type": failure_type}])
+    assert out["evidence_version"] == "cao2018-abstract-v2"
+    assert out["context_evidence_version"] == "ding2024-abstract-v1"
+    # The controlled evidence is never a column of its own: nothing from it is computed.
+    assert [c for c in out if c.startswith("context_")] == ["context_evidence_version"]

@@ -647,6 +647,23 @@ def test_h10_aclf_tbil_in_the_wrong_unit_is_flagged(
     assert "tbil_below_type_definition" not in codes(right)
 
 
+@pytest.mark.parametrize("ft", ["CLF", "ALF", "SALF"])
+def test_h10_a_normal_bilirubin_is_flagged_for_the_other_types(
+    evidence: Evidence, make_inputs: MakeInputs, ft: str
+) -> None:
+    # Liver failure of every type has a raised bilirubin; the upper limit of normal is
+    # about 17.1 μmol/L = 1 mg/dL. 12.5 μmol/L is below it; 17.1 is not (strictly below).
+    a = assess(make_inputs(failure_type=ft, tbil=12.5, tbil_unit="umol/L"), evidence)
+    (w,) = [w for w in a.warnings if w.code == "tbil_below_type_definition"]
+    assert "below 17.1 μmol/L (1 mg/dL)" in w.message
+    assert f"defines {ft}" in w.message and "Check the unit" in w.message
+    at_limit = assess(make_inputs(failure_type=ft, tbil=17.1, tbil_unit="umol/L"), evidence)
+    assert "tbil_below_type_definition" not in codes(at_limit)
+    # 40 μmol/L is low for ACLF (below 85) but raised for the other types.
+    raised = assess(make_inputs(failure_type=ft, tbil=40, tbil_unit="umol/L"), evidence)
+    assert "tbil_below_type_definition" not in codes(raised)
+
+
 def test_h17_baseline_meld_8_is_flagged(evidence: Evidence, make_inputs: MakeInputs) -> None:
     a = assess(make_inputs(meld=8), evidence)
     (w,) = [w for w in a.warnings if w.code == "meld_below_10"]
