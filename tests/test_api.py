@@ -690,3 +690,27 @@ def test_h17_api_baseline_meld_8_is_warned(client: FlaskClient) -> None:
 def test_h18_api_alt_3_is_warned(client: FlaskClient) -> None:
     codes = [w["code"] for w in assess_json(client, alt=3)["warnings"]]
     assert codes == ["alt_below_5"]
+
+
+def test_h19_api_followup_in_the_other_unit_asks_for_the_unit(client: FlaskClient) -> None:
+    # Baseline TBIL 18.7 mg/dL (320 μmol/L); follow-up 6.8 meant in mg/dL but sent as
+    # μmol/L: a 98 % fall (6.8 / 319.77 μmol/L), far more often a unit slip than a change.
+    d = assess_json(
+        client,
+        tbil=18.7,
+        tbil_unit="mg/dL",
+        followup={"tbil_day60": {"value": 6.8, "unit": "umol/L", "day": 60}},
+    )
+    (w,) = [w for w in d["warnings"] if w["code"] == "tbil_day60_check_unit"]
+    assert "98 % below" in w["message"] and "Check the unit" in w["message"]
+    # The same value in the baseline's unit (no unit given: it follows the baseline) is a
+    # 64 % fall: no unit warning.
+    same = assess_json(
+        client,
+        tbil=18.7,
+        tbil_unit="mg/dL",
+        followup={"tbil_day60": {"value": 6.8, "day": 60}},
+    )
+    assert "tbil_day60_check_unit" not in [w["code"] for w in same["warnings"]]
+    (marker,) = same["followup"]["markers"]
+    assert marker["value"] == {"value": 6.8, "unit": "mg/dL"}

@@ -260,3 +260,22 @@ def test_h16_densest_printout_is_one_page_chart_document(
             )
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+def test_h01_no_chance_range_or_implied_decline_on_the_printout(
+    page: Any, server_url: str, artefacts: Path, failure_type: str
+) -> None:
+    """The numbers the source cannot support are absent from the printed PDF too."""
+    _result(page, server_url, {**SLIP, "failure_type": failure_type, "meld": "28", "tbil": "320"})
+    pdf = artefacts / f"summary-{failure_type}.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=False)
+    text = _pdf_text(pdf).lower()
+    assert "cao2018-abstract-v2" in text  # the printout was read
+    for removed in ("chance", "scenario", "95% of patients", "implied decline", "probab"):
+        assert removed not in text, f"{removed!r} on the {failure_type} printout"
+    if failure_type in ("ALF", "SALF"):
+        assert "no estimate" in text and "urgent liver transplantation" in text
+        assert "baseline meld ≥ 20" not in text
+    else:
+        assert "expected meld after msct: about" in text
