@@ -82,7 +82,18 @@ def _form_page(form: AssessmentForm, status: int = 200, **notes: str) -> tuple[s
 
 @bp.get("/")
 def index() -> tuple[str, int]:
-    return _form_page(AssessmentForm())
+    """The empty form: the same bytes for every visit, so rendered once per process.
+
+    It holds no patient data. It is cached only at the application root (a
+    client-sent SCRIPT_NAME must not grow the cache); elsewhere it is rendered.
+    """
+    if request.script_root:
+        return _form_page(AssessmentForm())
+    cache: dict[str, str] = current_app.extensions.setdefault("calc_empty_form", {})
+    page = cache.get("")
+    if page is None:
+        page = cache[""] = render_template("form.html", form=AssessmentForm())
+    return page, 200
 
 
 @bp.post("/")

@@ -761,3 +761,31 @@ def test_h08_the_printout_lists_dates_to_check_not_expected_results(
     assert "In the pooled patients, ALT had fallen" in printed
     assert "expected" not in printed.lower()
     assert "checkbox" not in html and "[ ]" not in html
+
+
+def test_the_empty_form_is_rendered_once_and_served_the_same(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import calc.views
+
+    calls: list[str] = []
+    real = calc.views.render_template
+
+    def counting(name: str, **context: Any) -> str:
+        calls.append(name)
+        return real(name, **context)
+
+    monkeypatch.setattr(calc.views, "render_template", counting)
+    first = client.get("/")
+    second = client.get("/")
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data and b'name="failure_type"' in first.data
+    assert calls == ["form.html"]  # a new app: rendered for the first visit only
+    # A form with values is never served from the cache.
+    posted = client.post("/", data={**GOOD, "action": "edit"})
+    assert b'value="REF-77"' in posted.data and b'value="REF-77"' not in first.data
+    # Under another root the form is rendered, not cached (a client-sent SCRIPT_NAME must
+    # not grow the cache).
+    other = client.get("/", environ_overrides={"SCRIPT_NAME": "/elsewhere"})
+    assert other.status_code == 200 and b"/elsewhere/static/calc.css" in other.data
+    assert list(client.application.extensions["calc_empty_form"]) == [""]
