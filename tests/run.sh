@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run them all: lint, types, unit,
 # forms, HTTP, CLI and the real-browser tests. Safe to run again.
+#
+# --fast: lint, types and the tests that need neither a browser nor a server
+# (about 30 s on two cores): the everyday loop. CI runs the full set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+fast=0
+if [ "${1:-}" = "--fast" ]; then fast=1; shift; fi
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
 # System packages: Debian's chromium for the browser tests, poppler-utils to
 # read the printed PDFs, DejaVu fonts so pages render the same everywhere.
-missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
-[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
-  echo "Installing ${missing[*]} with apt-get"
-  "${apt[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}" >/dev/null
+if [ "$fast" -eq 0 ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+  [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing ${missing[*]} with apt-get"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
 fi
 
 # Python packages in a project virtual environment. Debian's own python3 needs
 # its python3-venv package for this; install it if venv cannot be made.
 if ! python3 -m venv .venv >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
   echo "Installing python3-venv with apt-get"
-  "${apt[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq python3-venv >/dev/null
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
@@ -31,6 +39,13 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+
+if [ "$fast" -eq 1 ]; then
+  exec .venv/bin/python -m pytest -q tests/unit tests/test_forms.py tests/test_views.py \
+    tests/test_api.py tests/test_api_labs_followup.py tests/test_cli.py \
+    tests/test_cli_labs_followup.py tests/test_hazard_log.py "$@"
+fi
+
 .venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"
 .venv/bin/bandit -q -r calc --severity-level medium
 
