@@ -45,6 +45,10 @@ LAB_FIELD_ORDER = (
     "sex",
 )
 LAB_FIELDS = frozenset(LAB_FIELD_ORDER)
+# Labs are given when any lab value is: a unit, dialysis or sex alone is not. One rule
+# for the form, the command line and cohort files, so a lone sodium is refused (INR
+# and creatinine missing) everywhere rather than silently ignored by one adapter.
+LAB_VALUE_FIELDS = ("bilirubin", "inr", "creatinine", "sodium", "albumin")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,11 @@ class AssessmentRequest:
 
 def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def labs_given(values: Mapping[str, object]) -> bool:
+    """Whether ``values`` (keyed as the API's ``labs``) hold any lab value."""
+    return any(not _is_blank(values.get(f)) for f in LAB_VALUE_FIELDS)
 
 
 def validate_labs_object(raw: object, *, allow_text: bool) -> MeldResult:

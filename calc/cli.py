@@ -168,7 +168,7 @@ def assess(**params: Any) -> None:
     compute classic MELD; with both, the typed MELD is used and a difference of
     more than one point is a warning.
     """
-    from .assessment import run, validate_request
+    from .assessment import labs_given, run, validate_request
     from .inputs import InputError
     from .report import summary_text, to_dict
 
@@ -176,8 +176,9 @@ def assess(**params: Any) -> None:
         k: params[k]
         for k in ("failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date")
     }
-    if params["inr"] is not None or params["creatinine"] is not None:
-        raw["labs"] = _labs(params)
+    labs = _labs(params)
+    if labs_given(labs):
+        raw["labs"] = labs
     raw["followup"] = _followup(params)
     try:
         request = validate_request(raw, allow_text=True)

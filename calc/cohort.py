@@ -56,7 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import meld as _meld
-from .assessment import LAB_FIELD_ORDER
+from .assessment import LAB_FIELD_ORDER, LAB_VALUE_FIELDS
 from .engine import (
     ALT_PLAUSIBLE_LOW_U_L,
     MELD_CAP,
@@ -191,7 +191,7 @@ _LAB_CHECK_ORDER: Final = (
 )
 # A row gives labs when one of these cells holds a value, as the form decides; unit,
 # dialysis and sex cells filled down a whole column do not count.
-_LAB_VALUES: Final = ("bilirubin", "inr", "creatinine", "sodium", "albumin")
+_LAB_VALUES: Final = LAB_VALUE_FIELDS
 # With any lab column, these must be columns too (else every row with labs is refused) ...
 _LAB_REQUIRED: Final = ("labs_inr", "labs_creatinine", "labs_creatinine_unit", "labs_dialysis")
 # ... and a value column comes with its unit column (units have no default: calc.meld).

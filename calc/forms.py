@@ -16,7 +16,7 @@ from typing import Any
 from wtforms import BooleanField, Form, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from .assessment import AssessmentRequest, validate_request
+from .assessment import LAB_VALUE_FIELDS, AssessmentRequest, labs_given, validate_request
 from .evidence import FailureType
 from .inputs import (
     ALT_RANGES,
@@ -248,8 +248,8 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
         return value.strip() if isinstance(value, str) else ""
 
     def labs_given(self) -> bool:
-        return any(
-            self._text(n) for n in ("lab_inr", "lab_creatinine", "lab_sodium", "lab_albumin")
+        return labs_given(
+            {f: self._text(f"lab_{f}") for f in LAB_VALUE_FIELDS if f"lab_{f}" in self}
         )
 
     def followup_given(self) -> bool:

@@ -334,3 +334,18 @@ def test_h12_the_cli_refuses_a_thousands_separator(run_cli: RunCli) -> None:
     warned = run_cli(*assess_args(alt="1.200"))  # a valid decimal: 1.2 U/L, warned
     assert warned.exit_code == 0
     assert "ALT 1.2 U/L is below 5 U/L" in warned.stdout
+
+
+@pytest.mark.parametrize("lab", ["sodium", "albumin"])
+def test_a_lone_lab_value_is_refused_as_the_form_refuses_it(
+    run_cli: RunCli, client: FlaskClient, lab: str
+) -> None:
+    """One rule decides whether labs are given: a lone sodium is never silently ignored."""
+    result = run_cli(*assess_args(**{lab: "30" if lab == "albumin" else "130"}))
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert "--inr: INR is required" in line and "--creatinine: Creatinine is required" in line
+    form = {**REFERENCE, f"lab_{lab}": "30" if lab == "albumin" else "130"}
+    page = client.post("/", data=form)
+    assert page.status_code == 422
+    assert "INR is required" in page.get_data(as_text=True)
