@@ -789,3 +789,9 @@ def test_the_empty_form_is_rendered_once_and_served_the_same(
     other = client.get("/", environ_overrides={"SCRIPT_NAME": "/elsewhere"})
     assert other.status_code == 200 and b"/elsewhere/static/calc.css" in other.data
     assert list(client.application.extensions["calc_empty_form"]) == [""]
+
+
+def test_h15_the_result_says_what_a_saved_file_holds(client: FlaskClient) -> None:
+    text = _text(_page(client))
+    assert "The saved file contains the patient reference and the values entered" in text
+    assert "never stored" not in text
