@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from .engine import Assessment, assess
+from .engine import assess
 from .evidence import Evidence
 from .followup import FollowupInputs, assess_followup, validate_followup
 from .inputs import InputError, PatientInputs, parse_date, validate_inputs
 from .meld import MeldResult, compute_meld, validate_labs
+from .results import Assessment
 
 ASSESS_FIELDS = frozenset(
     {

@@ -131,7 +131,7 @@ _CHECK_ORDER: Final = (
     "tbil",
     "transplant_date",
 )
-#: The kinds of range the engine can give (calc.engine.RangeEstimate.kind).
+#: The kinds of range the engine can give (calc.results.RangeEstimate.kind).
 RANGE_KINDS: Final = ("confidence", "prediction")
 
 _MELD_BLOCK: Final = (

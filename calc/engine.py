@@ -1,5 +1,7 @@
 """The assessment engine: validated patient inputs + evidence -> Assessment.
 
+The result types (:class:`Assessment` and its parts) are in :mod:`calc.results`.
+
 Pure: standard library only on this path (scipy is imported lazily, and only
 for evidence that reports n, which the current evidence does not). No clock,
 no environment, no printing. The evidence is an argument, so tests can pass a
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING
 from .evidence import (
     AltMarkerEvidence,
     Comparison,
-    ContextEvidence,
     DispersionKind,
     Evidence,
     FailureType,
@@ -26,10 +27,21 @@ from .evidence import (
     TbilMarkerEvidence,
 )
 from .inputs import UMOL_L_PER_MG_DL, PatientInputs, TbilUnit, umol_l_to_tbil_unit
+from .results import (
+    AltMarker,
+    Assessment,
+    ContextView,
+    FollowupResult,
+    MeldReduction,
+    RangeEstimate,
+    Stratum,
+    TbilMarker,
+    VersionStamp,
+    WarningItem,
+)
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .followup import FollowupResult
     from .meld import MeldResult
 
 # A typed MELD and the MELD from labs may differ by rounding; more than this is a warning.
@@ -75,27 +87,6 @@ TBIL_DEFINITIONS: dict[FailureType, TbilDefinition] = {
     },
 }
 
-# Short names of the warnings (for the first screen, the note and the printout), and
-# the warnings that demote the headline number (it may not apply to this patient).
-WARNING_TITLES: dict[str, str] = {
-    "no_estimate": "No estimate for this type",
-    "meld_after_floor": "Limited by the MELD floor",
-    "baseline_meld_below_20": "Baseline MELD below 20",
-    "spread_exceeds_mean": "Spread as large as the mean",
-    "tbil_at_or_below_pooled": "TBIL already at or below the pooled level",
-    "tbil_below_type_definition": "TBIL low for this type: check the unit",
-    "meld_below_10": "Baseline MELD below 10",
-    "alt_below_5": "ALT below 5 U/L: check the value",
-    "meld_labs_disagree": "Typed MELD and labs disagree",
-    "meld_rose": "MELD has risen",
-    "tbil_rose": "TBIL has risen",
-    "alt_fall_with_worsening": "ALT fell while MELD or TBIL rose",
-    "meld_followup_no_estimate": "No pooled MELD to compare",
-}
-DEMOTING_WARNINGS = frozenset(
-    {"no_estimate", "meld_after_floor", "tbil_below_type_definition", "meld_below_10"}
-)
-
 INTENDED_USE = (
     "Decision support for clinicians caring for adults with liver failure who are "
     "considering or have received mesenchymal stem cell transplantation (MSCT). MSCT is "
@@ -114,170 +105,6 @@ LIMITS_FIXED = (
     "control group: they are not treatment effects versus standard care.",
     "Only the abstract of the meta-analysis was available; every number is shown as printed there.",
 )
-
-
-@dataclass(frozen=True)
-class RangeEstimate:
-    """An interval for the MELD decrease and the MELD after MSCT it implies.
-
-    ``kind`` is "confidence" (for the mean) or "prediction" (for one patient),
-    or "confidence" for a 95 % CI as reported. Computed only when the evidence
-    states the kind of its dispersion (SD or SE with n, or a 95 % CI): never from
-    a ± whose kind is unreported.
-    """
-
-    kind: str
-    low: float  # MELD decrease
-    high: float
-    confidence_level: float
-    meld_after_low: float  # bounded to 6–40
-    meld_after_high: float
-    assumption: str
-
-
-@dataclass(frozen=True)
-class MeldReduction:
-    """The pooled MELD decrease of the patient's type and the MELD after MSCT it implies."""
-
-    available: bool
-    failure_type: FailureType
-    mean: float | None  # MELD points, as printed (Cao 2018 abstract)
-    reported_spread: float | None  # the number after ±, as printed
-    spread_kind: str  # a DispersionKind value, or "none" when unavailable
-    spread_low: float | None  # for a reported 95 % CI
-    spread_high: float | None
-    as_printed: str | None  # e.g. "14.93 ± 1.24"
-    n: int | None
-    time_point: str | None  # as printed; None: not reported
-    where: str
-    expected_meld_after: float | None  # baseline − mean, exact decimal, bounded 6–40
-    expected_meld_after_display: int | None  # the same, rounded half up (MELD is whole)
-    expected_meld_after_unbounded: float | None
-    bounded_at_floor: bool
-    ranges: tuple[RangeEstimate, ...]  # empty while the kind of ± is unreported
-    unavailable_reason: str | None
-
-
-@dataclass(frozen=True)
-class Stratum:
-    group: str  # ">=20" or "<20"
-    threshold: float
-    finding: str
-    p_value: str
-    this_group_larger: bool
-
-
-@dataclass(frozen=True)
-class AltMarker:
-    """What the pooled patients showed for ALT, and the date to check this patient's."""
-
-    check_day: int  # about day 15 ("half a month", as printed)
-    check_date: date | None  # date of MSCT + check_day, when the date is given
-    direction: str  # "decrease", as reported for the pooled patients
-    baseline_u_l: float
-    baseline_in_unit: float
-    unit: str
-    size_reported: bool
-    as_printed: str
-    p_value: str
-    finding: str  # the source's finding in words, for the pooled patients
-
-
-@dataclass(frozen=True)
-class TbilMarker:
-    """What the pooled patients showed for TBIL, and the dates to check this patient's."""
-
-    check_days: tuple[int, ...]  # days 60 and 90 ("2 and 3 months", as printed)
-    check_dates: tuple[date, ...] | None
-    direction: str
-    pooled_level_umol_l: float  # 78.57 μmol/L, as printed
-    pooled_level_in_unit: float
-    unit: str
-    baseline_umol_l: float
-    informative: bool  # False when the baseline is already at or below the pooled level
-    as_printed: str
-    p_value: str
-    finding: str
-
-
-@dataclass(frozen=True)
-class WarningItem:
-    """A warning in words; ``code`` is stable for programs, ``title`` is its short name."""
-
-    code: str
-    message: str
-
-    @property
-    def title(self) -> str:
-        return WARNING_TITLES.get(self.code) or _dynamic_title(self.code)
-
-    @property
-    def demotes(self) -> bool:
-        """The headline number may not apply to this patient: the warning comes first."""
-        return self.code in DEMOTING_WARNINGS
-
-
-def _dynamic_title(code: str) -> str:
-    marker = "ALT" if code.startswith("alt") else "TBIL" if code.startswith("tbil") else "MELD"
-    if code.endswith("_off_marker_day"):
-        return f"{marker} taken off the marker day"
-    if code.endswith("_day_unknown"):
-        return f"Day of the follow-up {marker} unknown"
-    if code.endswith("_check_unit"):
-        return f"Follow-up {marker} far from baseline: check the unit"
-    return code.replace("_", " ")
-
-
-@dataclass(frozen=True)
-class ContextView:
-    """The controlled evidence for this patient's type, or why there is none.
-
-    Shown beside the pooled change as context; never used in the calculation.
-    """
-
-    evidence: ContextEvidence | None  # None: none covers this type (or none loaded)
-    message: str  # what a clinician reads when there is none
-
-
-@dataclass(frozen=True)
-class VersionStamp:
-    app_version: str
-    evidence_version: str
-    doi: str
-    citation: str
-    short_citation: str
-    articles: int
-    patients: int
-    document_read: str
-    context_evidence_version: str | None  # the controlled evidence's own version
-    context_doi: str | None
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """One patient against the evidence: every number with its basis.
-
-    ``stratum`` is None for types with no estimate (ALF, SALF): the baseline-MELD
-    finding was reported for the pooled ACLF/CLF changes. ``population_note``
-    says for whom the markers were reported when they are not type-specific;
-    ``scope_note`` says what the result does not address.
-    """
-
-    inputs: PatientInputs
-    meld_reduction: MeldReduction
-    stratum: Stratum | None
-    alt: AltMarker
-    tbil: TbilMarker
-    warnings: tuple[WarningItem, ...]
-    stamp: VersionStamp
-    derivation: tuple[str, ...]
-    limits: tuple[str, ...]
-    intended_use: str
-    context: ContextView
-    population_note: str | None
-    scope_note: str | None
-    labs: MeldResult | None = None  # MELD scores from labs, with their working
-    followup: FollowupResult | None = None
 
 
 # --------------------------------------------------------------------------

@@ -5,6 +5,10 @@ TBIL at 2 and 3 months (days 60 and 90). Here the clinician's follow-up values
 are compared with the patient's own baseline and with the pooled TBIL level.
 The words describe; they never prescribe ("ALT has fallen 42 % from
 baseline", never "the treatment works").
+
+The validated follow-up inputs (:class:`Measurement`, :class:`FollowupInputs`)
+are here beside their validator; the results (:class:`~calc.results.MarkerStatus`,
+:class:`~calc.results.FollowupResult`) are in :mod:`calc.results`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from .engine import WarningItem
 from .evidence import Evidence, FailureType
 from .inputs import (
     ALT_RANGES,
@@ -36,6 +39,7 @@ from .inputs import (
     tbil_to_umol_l,
     umol_l_to_tbil_unit,
 )
+from .results import FollowupResult, MarkerStatus, WarningItem
 
 # How far from its marker day a value still counts as "at" that marker. These
 # windows are ours, not the paper's (it says only "half a month" and "2 and 3
@@ -97,35 +101,6 @@ class FollowupInputs:
 
     def is_empty(self) -> bool:
         return not self.given()
-
-
-@dataclass(frozen=True)
-class MarkerStatus:
-    key: str
-    marker: str  # "ALT", "TBIL" or "MELD"
-    target_day: int | None
-    day: int | None
-    date: date | None
-    value: float  # as entered
-    unit: str
-    canonical: float
-    baseline_canonical: float
-    change: float  # canonical follow-up − baseline
-    change_percent: float
-    status: str
-    symbol: str  # not colour: ↓ fallen / ↑ not fallen / ≤ at or below / > above
-    pooled_level_umol_l: float | None
-    above_pooled_by_umol_l: float | None  # negative when below
-    expected_reduction: float | None
-    expected_as_printed: str | None
-    off_marker_day: bool
-    text: str
-
-
-@dataclass(frozen=True)
-class FollowupResult:
-    markers: tuple[MarkerStatus, ...]
-    warnings: tuple[WarningItem, ...]
 
 
 # --------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .engine import Assessment, RangeEstimate, decimals_of, format_number
+from .engine import decimals_of, format_number
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .meld import MeldResult, working_as_dict
+from .results import Assessment, RangeEstimate
 
 DOI_URL = "https://doi.org/"
 

@@ -28,8 +28,6 @@ from calc.engine import (
     MELD_CAP,
     MELD_FLOOR,
     NO_ESTIMATE_SCOPE_NOTE,
-    Assessment,
-    RangeEstimate,
     assess,
     decimals_of,
     round_meld_half_up,
@@ -48,6 +46,7 @@ from calc.inputs import (
     TbilUnit,
     validate_inputs,
 )
+from calc.results import Assessment, RangeEstimate
 from calc.version import __version__
 
 ACLF, CLF, ALF, SALF = FailureType.ACLF, FailureType.CLF, FailureType.ALF, FailureType.SALF

@@ -30,12 +30,11 @@ from calc.followup import (
     TBIL_WINDOW_DAYS,
     FollowupInputs,
     FollowupKey,
-    FollowupResult,
-    MarkerStatus,
     assess_followup,
     validate_followup,
 )
 from calc.inputs import InputError, PatientInputs
+from calc.results import FollowupResult, MarkerStatus
 
 MakeInputs = Callable[..., PatientInputs]
 TOL = 1e-9

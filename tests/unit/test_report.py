@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import calc.report
-from calc.engine import Assessment, assess
+from calc.engine import assess
 from calc.evidence import Evidence, FailureType
 from calc.inputs import PatientInputs
 from calc.report import (
@@ -33,6 +33,7 @@ from calc.report import (
     tbil_text,
     to_dict,
 )
+from calc.results import Assessment
 from calc.version import __version__
 
 ALL_TYPES = ["ACLF", "CLF", "ALF", "SALF"]
