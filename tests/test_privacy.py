@@ -34,7 +34,8 @@ from calc.cli import main
 ALT = "12345.678"  # U/L: inside the range, and a number nobody types by accident
 TBIL = "654.321"  # umol/L
 REF = "SENTINEL-REF"
-SENTINELS = (ALT, TBIL, REF)
+CLINICIAN = "SENTINEL-CLINICIAN"  # printed on the summary; never stored, logged or saved
+SENTINELS = (ALT, TBIL, REF, CLINICIAN)
 
 FORM = {
     "failure_type": "ACLF",
@@ -45,6 +46,7 @@ FORM = {
     "tbil_unit": "umol/L",
     "transplant_date": "2026-01-10",
     "patient_ref": REF,
+    "clinician": CLINICIAN,
 }
 API = {"failure_type": "ACLF", "meld": 28, "alt": float(ALT), "tbil": float(TBIL)}
 LABS = {
