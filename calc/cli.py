@@ -101,8 +101,10 @@ def _followup(params: dict[str, Any]) -> dict[str, Any] | None:
         ("tbil_day90", params["tbil_unit"]),
         ("meld_followup", None),
     ):
-        if params[key] is None:
+        if all(params[k] is None for k in (key, f"{key}_day", f"{key}_date")):
             continue
+        # A day or date without its value is refused by the core ("... is required"),
+        # as the form and the API refuse it, rather than silently dropped.
         item: dict[str, Any] = {"value": params[key]}
         if unit is not None:
             item["unit"] = unit

@@ -43,7 +43,7 @@ fi
 if [ "$fast" -eq 1 ]; then
   exec .venv/bin/python -m pytest -q tests/unit tests/test_forms.py tests/test_views.py \
     tests/test_api.py tests/test_api_labs_followup.py tests/test_cli.py \
-    tests/test_cli_labs_followup.py tests/test_hazard_log.py "$@"
+    tests/test_cli_labs_followup.py tests/test_hazard_log.py tests/contract "$@"
 fi
 
 .venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"
