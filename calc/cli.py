@@ -58,8 +58,10 @@ def _lab_options(f: Any) -> Any:
     options = [
         click.option("--inr", default=None, help="INR (no unit), 0.5–20."),
         click.option("--creatinine", default=None, help="Creatinine, in --creatinine-unit."),
+        # Lab units have no default, as in the API: creatinine 20 reads as MELD 27 in
+        # mg/dL and MELD 14 in μmol/L, both valid, so a guessed unit is a silent slip.
         click.option(
-            "--creatinine-unit", default="mg/dL", show_default=True, help="mg/dL or umol/L."
+            "--creatinine-unit", default=None, help="mg/dL or umol/L (required with --creatinine)."
         ),
         click.option(
             "--dialysis/--no-dialysis",
@@ -69,7 +71,7 @@ def _lab_options(f: Any) -> Any:
         ),
         click.option("--sodium", default=None, help="Sodium, mmol/L (for MELD-Na, MELD 3.0)."),
         click.option("--albumin", default=None, help="Albumin, in --albumin-unit (MELD 3.0)."),
-        click.option("--albumin-unit", default="g/dL", show_default=True, help="g/dL or g/L."),
+        click.option("--albumin-unit", default=None, help="g/dL or g/L (required with --albumin)."),
         click.option("--sex", default=None, help="female or male (MELD 3.0)."),
     ]
     for option in reversed(options):
@@ -195,7 +197,7 @@ def assess(**params: Any) -> None:
 
 @main.command()
 @click.option("--bilirubin", required=True, help="Total bilirubin, in --bilirubin-unit.")
-@click.option("--bilirubin-unit", default="mg/dL", show_default=True, help="mg/dL or umol/L.")
+@click.option("--bilirubin-unit", default=None, help="mg/dL or umol/L (required).")
 @_lab_options
 @click.option("--json", "as_json", is_flag=True, help="Print the scores and working as JSON.")
 def meld(**params: Any) -> None:

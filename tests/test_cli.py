@@ -344,7 +344,9 @@ def test_a_lone_lab_value_is_refused_as_the_form_refuses_it(
     result = run_cli(*assess_args(**{lab: "30" if lab == "albumin" else "130"}))
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
-    assert "--inr: INR is required" in line and "--creatinine: Creatinine is required" in line
+    # As the API: the INR and the creatinine's unit are named as required.
+    assert "--inr: INR is required" in line
+    assert "--creatinine-unit: Creatinine unit is required" in line
     form = {**REFERENCE, f"lab_{lab}": "30" if lab == "albumin" else "130"}
     page = client.post("/", data=form)
     assert page.status_code == 422

@@ -27,9 +27,13 @@ from calc.cli import assess as assess_command
 from calc.cli import meld as meld_command
 
 RunCli = Callable[..., Result]
-MELD_WORKED_EXAMPLE = ["--bilirubin", "4.2", "--inr", "1.2", "--creatinine", "1.9"]
+# Lab units have no default on the command line (as in the API): every case names them.
+MELD_WORKED_EXAMPLE = [
+    "--bilirubin", "4.2", "--bilirubin-unit", "mg/dL",
+    "--inr", "1.2", "--creatinine", "1.9", "--creatinine-unit", "mg/dL",
+]  # fmt: skip
 PATIENT = ["--failure-type", "ACLF", "--alt", "240", "--tbil", "320"]
-LABS = ["--inr", "1.2", "--creatinine", "1.9"]
+LABS = ["--inr", "1.2", "--creatinine", "1.9", "--creatinine-unit", "mg/dL"]
 
 
 def options_of(command: Any) -> set[str]:
@@ -150,7 +154,12 @@ MELD_BAD: list[Any] = [
     pytest.param(["--bilirubin-unit", "mmol/L"], "--bilirubin-unit", "unit", id="bili-unit"),
     pytest.param(["--creatinine-unit", "mg"], "--creatinine-unit", "unit", id="creat-unit"),
     pytest.param(["--sodium", "abc"], "--sodium", "plain number", id="sodium"),
-    pytest.param(["--albumin", "30"], "--albumin", "looks like g/L", id="albumin-g/L"),
+    pytest.param(
+        ["--albumin", "30", "--albumin-unit", "g/dL"],
+        "--albumin",
+        "looks like g/L",
+        id="albumin-g/L",
+    ),
     pytest.param(["--sex", "f"], "--sex", '"female" or "male"', id="sex"),
 ]
 
@@ -173,8 +182,53 @@ def test_meld_requires_bilirubin(run_cli: RunCli) -> None:
 
 
 def test_meld_missing_inr_names_it(run_cli: RunCli) -> None:
-    line = one_error_line(run_cli("meld", "--bilirubin", "4.2", "--creatinine", "1.9"))
+    line = one_error_line(
+        run_cli(
+            "meld", "--bilirubin", "4.2", "--bilirubin-unit", "mg/dL",
+            "--creatinine", "1.9", "--creatinine-unit", "mg/dL",
+        )
+    )  # fmt: skip
     assert line == "calc: error: --inr: INR is required: enter 0.5 to 20."
+
+
+UNIT_MISSING: list[Any] = [
+    # (CLI lab arguments, the option that must be named, the same labs for the API)
+    pytest.param(
+        ["--inr", "1.2", "--creatinine", "20"],
+        "--creatinine-unit",
+        {"inr": 1.2, "creatinine": 20, "dialysis": False},
+        id="creatinine",
+    ),
+    pytest.param(
+        [*LABS, "--albumin", "3.1"],
+        "--albumin-unit",
+        {"inr": 1.2, "creatinine": 1.9, "creatinine_unit": "mg/dL", "dialysis": False,
+         "albumin": 3.1},
+        id="albumin",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "option", "labs"), UNIT_MISSING)
+def test_h20_a_lab_unit_is_never_assumed_on_the_command_line(
+    run_cli: RunCli, client: FlaskClient, args: list[str], option: str, labs: dict[str, Any]
+) -> None:
+    # Creatinine 20 is valid in both units: with bilirubin 4.2 mg/dL and INR 1.2 it gives
+    # MELD 27 read as mg/dL and 14 as μmol/L (classic MELD, Kamath 2001; hand). A guessed
+    # unit would be a silent slip: the command refuses, as the API does.
+    line = one_error_line(run_cli("assess", *PATIENT, *args))
+    assert line == (
+        f"calc: error: {option}: "
+        + ('Creatinine unit is required: "mg/dL" or "umol/L" (μmol/L).'
+           if option == "--creatinine-unit"
+           else 'Albumin unit is required: "g/dL" or "g/L".')
+    )  # fmt: skip
+    api = client.post(
+        "/api/v1/assess", json={"failure_type": "ACLF", "alt": 240, "tbil": 320, "labs": labs}
+    )
+    assert api.status_code == 422
+    key = "labs." + option.removeprefix("--").replace("-", "_")
+    assert api.get_json()["errors"][key] == [line.split(f"{option}: ", 1)[1]]
 
 
 # --------------------------------------------------------------------------
@@ -317,8 +371,16 @@ def test_assess_bad_followup_exits_2_with_one_line_naming_the_option(
 
 ASSESS_BAD: list[Any] = [
     # (arguments, options named)
-    pytest.param([*LABS[:2], "--creatinine", "150"], ["--creatinine"], id="creatinine-150"),
-    pytest.param(["--inr", "25", "--creatinine", "1.9"], ["--inr"], id="inr-25"),
+    pytest.param(
+        [*LABS[:2], "--creatinine", "150", "--creatinine-unit", "mg/dL"],
+        ["--creatinine"],
+        id="creatinine-150",
+    ),
+    pytest.param(
+        ["--inr", "25", "--creatinine", "1.9", "--creatinine-unit", "mg/dL"],
+        ["--inr"],
+        id="inr-25",
+    ),
     pytest.param([*LABS, "--sodium", "x"], ["--sodium"], id="sodium"),
     pytest.param(
         [*LABS, "--alt-day15", "0", "--meld-followup", "99"],
@@ -326,7 +388,7 @@ ASSESS_BAD: list[Any] = [
         id="two-followups",
     ),
     pytest.param(
-        ["--alt", "0", "--inr", "0", "--creatinine", "1.9", "--tbil-day60", "-1"],
+        ["--alt", "0", "--inr", "0", *LABS[2:], "--tbil-day60", "-1"],
         ["--alt", "--inr", "--tbil-day60"],
         id="baseline-labs-followup",
     ),
@@ -362,7 +424,7 @@ JSON_CASES: list[Any] = [
     ),
     pytest.param(
         ["--meld", "22", "--tbil", "4.2", "--tbil-unit", "mg/dL", *LABS, "--dialysis",
-         "--sodium", "125", "--albumin", "3.1", "--sex", "male"],
+         "--sodium", "125", "--albumin", "3.1", "--albumin-unit", "g/dL", "--sex", "male"],
         {
             "meld": 22, "tbil": 4.2, "tbil_unit": "mg/dL",
             "labs": {
