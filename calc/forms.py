@@ -118,6 +118,19 @@ def _day_field(label: str) -> Any:
     )
 
 
+def _optional_text(label: str, max_length: int, what: str) -> Any:
+    """An optional free-text field (never a clinical value): its length is all that is checked."""
+    return StringField(
+        f"{label} (optional)",
+        validators=[
+            Optional(),
+            Length(max=max_length, message=f"{label} must be at most {max_length} characters."),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+        description=f"Up to {max_length} characters. {what}",
+    )
+
+
 def _date_field(label: str) -> Any:
     return StringField(
         f"{label}: or date taken",
@@ -159,35 +172,16 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
         render_kw={**DATE_ATTRS, "data-date": "Date of MSCT"},
         description=f"{DATE_HINT}. Gives the calendar date of each check.",
     )
-    patient_ref = StringField(
-        "Patient reference (optional)",
-        validators=[
-            Optional(),
-            Length(
-                max=PATIENT_REF_MAX,
-                message=f"Patient reference must be at most {PATIENT_REF_MAX} characters.",
-            ),
-        ],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
-        description=(
-            f"Up to {PATIENT_REF_MAX} characters. Printed on the summary and written into a "
-            "saved file if you save one; never stored or logged by the server."
-        ),
+    patient_ref = _optional_text(
+        "Patient reference",
+        PATIENT_REF_MAX,
+        "Printed on the summary and written into a saved file if you save one; never "
+        "stored or logged by the server.",
     )
-    clinician = StringField(
-        "Clinician name (optional)",
-        validators=[
-            Optional(),
-            Length(
-                max=CLINICIAN_MAX,
-                message=f"Clinician name must be at most {CLINICIAN_MAX} characters.",
-            ),
-        ],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
-        description=(
-            f"Up to {CLINICIAN_MAX} characters. Printed on the summary; not written into a "
-            "saved file, never stored or logged."
-        ),
+    clinician = _optional_text(
+        "Clinician name",
+        CLINICIAN_MAX,
+        "Printed on the summary; not written into a saved file, never stored or logged.",
     )
 
     # MELD from labs (bilirubin is the TBIL above).
