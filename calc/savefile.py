@@ -217,7 +217,9 @@ def offset_text(offset: timedelta) -> str:
 def opened_notice(saved: SavedAssessment, evidence_version: str) -> str:
     """What the form says on opening a file: whose it is, and when it was saved."""
     reference = saved.fields.get("patient_ref", "").strip()
-    whose = f"of {reference}" if reference else "with no patient reference,"
+    # FSI ... PDI isolate the reference, so right-to-left characters in it cannot
+    # reorder the rest of the sentence (Unicode Bidirectional Algorithm, UAX #9).
+    whose = f"of \u2068{reference}\u2069" if reference else "with no patient reference,"
     if saved.saved_at is not None:
         offset = saved.saved_at.utcoffset() or timedelta(0)
         when = f"on {date_words(saved.saved_on)} at {saved.saved_at:%H:%M} ({offset_text(offset)})"

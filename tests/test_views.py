@@ -286,7 +286,7 @@ def test_save_downloads_the_inputs_and_open_restores_them(client: FlaskClient) -
     )
     assert opened.status_code == 200
     html = opened.get_data(as_text=True)
-    assert "Opened the assessment of REF-77 saved on" in html
+    assert "Opened the assessment of \u2068REF-77\u2069 saved on" in html
     inputs = {
         a["name"]: a.get("value") or ""
         for tag, a in _tags(html)
@@ -388,7 +388,10 @@ def test_h15_opening_says_whose_assessment_and_when_in_words(client: FlaskClient
     r = _open(client, _file(GOOD))
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert "Opened the assessment of REF-77 saved on 6 December 2026 at 11:21 (UTC+00:00)." in html
+    assert (
+        "Opened the assessment of \u2068REF-77\u2069 saved on 6 December 2026 at 11:21 (UTC+00:00)."
+        in html
+    )
     r = _open(client, _file({**GOOD, "patient_ref": ""}))
     assert "Opened the assessment with no patient reference, saved on 6 December 2026" in _text(
         r.get_data(as_text=True)
@@ -409,7 +412,7 @@ def test_h15_a_version_1_file_opens_saying_its_date_is_not_covered(client: Flask
     r = _open(client, json.dumps(document).encode())
     assert r.status_code == 200
     text = _text(r.get_data(as_text=True))
-    assert "Opened the assessment of REF-77 saved on 10 January 2026." in text
+    assert "Opened the assessment of \u2068REF-77\u2069 saved on 10 January 2026." in text
     assert "its saved date is not covered by its checksum" in text
 
 

@@ -260,7 +260,7 @@ def test_save_at_visit_one_open_and_print_with_follow_up(
     page.set_input_files("#saved", str(saved))
     with page.expect_navigation():
         page.click("button:has-text('Open')")
-    assert "Opened the assessment of FOLLOW-UP-REF saved on" in page.inner_text("main")
+    assert "Opened the assessment of \u2068FOLLOW-UP-REF\u2069 saved on" in page.inner_text("main")
     assert page.input_value("#lab_inr") == "1.6"
     _open_section(page, "Follow-up values")
     page.fill("#fu_alt", "139")

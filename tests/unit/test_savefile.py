@@ -106,7 +106,7 @@ def test_h15_a_version_1_file_opens_and_says_its_date_is_not_covered() -> None:
     assert saved.saved_on == date(2026, 1, 10)
     assert saved.fields["meld"] == "28"
     notice = savefile.opened_notice(saved, "ev-1")
-    assert notice.startswith("Opened the assessment of R-1 saved on 10 January 2026.")
+    assert notice.startswith("Opened the assessment of \u2068R-1\u2069 saved on 10 January 2026.")
     assert "format version 1: its saved date is not covered by its checksum" in notice
 
 
@@ -127,8 +127,8 @@ def test_h15_a_version_1_file_is_still_checked(data: bytes, words: str) -> None:
 @pytest.mark.parametrize(
     ("saved_at", "words"),
     [
-        ("2026-12-06T11:21:31+00:00", "Opened the assessment of R-1 saved on 6 December 2026 "
-         "at 11:21 (UTC+00:00)."),
+        ("2026-12-06T11:21:31+00:00", "Opened the assessment of \u2068R-1\u2069 saved on "
+         "6 December 2026 at 11:21 (UTC+00:00)."),
         ("2026-03-05T08:05:00+05:30", "saved on 5 March 2026 at 08:05 (UTC+05:30)."),
         ("2026-03-05T23:59:59-03:00", "saved on 5 March 2026 at 23:59 (UTC-03:00)."),
     ],
@@ -247,3 +247,11 @@ def test_the_utc_offset_is_written_as_signed_hours_and_minutes() -> None:
     assert savefile.offset_text(timezone(timedelta(hours=-9, minutes=-30)).utcoffset(None)) == (
         "UTC-09:30"
     )
+
+
+def test_h15_the_reference_in_the_open_notice_is_isolated_from_the_sentence() -> None:
+    # A right-to-left reference (Hebrew letters, then digits) must not reorder the words
+    # around it: first strong isolate (U+2068) ... pop directional isolate (U+2069).
+    fields = {**FIELDS, "patient_ref": "מטופל-12"}
+    notice = savefile.opened_notice(savefile.load(_dump(fields), ALLOWED), "ev-1")
+    assert notice.startswith("Opened the assessment of \u2068מטופל-12\u2069 saved on ")
