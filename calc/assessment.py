@@ -16,7 +16,7 @@ from .engine import assess
 from .evidence import Evidence
 from .followup import FollowupInputs, assess_followup, validate_followup
 from .inputs import InputError, PatientInputs, parse_date, validate_inputs
-from .meld import MeldResult, compute_meld, validate_labs
+from .meld import CLASSIC_MELD, MeldResult, compute_meld, validate_labs
 from .results import Assessment
 
 ASSESS_FIELDS = frozenset(
@@ -147,7 +147,7 @@ def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> Assessme
 
 # A valid MELD used only to keep validating the other fields when the labs
 # themselves were refused; it never reaches an assessment (errors are raised).
-MELD_PLACEHOLDER = 6
+MELD_PLACEHOLDER = CLASSIC_MELD.score_min
 
 
 def _mapping_or_none(value: object) -> Mapping[str, object] | None:

@@ -1050,6 +1050,12 @@ def _f(x: Decimal | int) -> float:
     return float(x)
 
 
+def _sodium_deficit(sodium: FloatArray, reference: str, low: str, high: str) -> FloatArray:
+    """``reference − sodium``, sodium bounded to ``low``–``high`` (texts of calc.meld's table)."""
+    deficit: FloatArray = float(reference) - np.clip(sodium, float(low), float(high))
+    return deficit
+
+
 def _lab_scores(
     rows: BoolArray,
     bili: FloatArray,
@@ -1076,69 +1082,75 @@ def _lab_scores(
     """
     n = rows.size
     idx = np.flatnonzero(rows)
-    one = 1.0
     b_div = np.array([_f(_BILIRUBIN_DIVISOR[u]) for u in TBIL_UNITS])
     c_div = np.array([_f(_CREATININE_DIVISOR[u]) for u in CREATININE_UNITS])
     a_div = np.array([_f(_ALBUMIN_DIVISOR[u]) for u in ALBUMIN_UNITS])
-    b = np.maximum(bili[idx] / b_div[bili_unit[idx]], one)
-    i = np.maximum(inr[idx], one)
+    b_raw = bili[idx] / b_div[bili_unit[idx]]
+    i_raw = inr[idx]
     c = cr[idx] / c_div[cr_unit[idx]]
     dial = dialysis[idx] == 1
-    ln_b, ln_i = np.log(b), np.log(i)
 
-    # Classic MELD (calc.meld.classic_meld).
-    c4 = np.where(dial, _f(_meld.CLASSIC_CREATININE_CAP_MG_DL), np.clip(c, one, 4.0))
+    # Classic MELD (calc.meld.classic_meld; constants: calc.meld.CLASSIC_MELD).
+    k = _meld.CLASSIC_MELD
+    floor = float(k.lab_floor)
+    ln_b, ln_i = np.log(np.maximum(b_raw, floor)), np.log(np.maximum(i_raw, floor))
+    cap = float(k.creatinine_cap_mg_dl)
+    c_used = np.where(dial, cap, np.clip(c, floor, cap))
     formula = (
-        _f(_meld.CLASSIC_CREATININE_COEFFICIENT) * np.log(c4)
-        + _f(_meld.CLASSIC_BILIRUBIN_COEFFICIENT) * ln_b
-        + _f(_meld.CLASSIC_INR_COEFFICIENT) * ln_i
-        + _f(_meld.CLASSIC_CONSTANT)
+        float(k.creatinine) * np.log(c_used)
+        + float(k.bilirubin) * ln_b
+        + float(k.inr) * ln_i
+        + float(k.constant)
     )
-    meld_i_unrounded = formula * _meld.CLASSIC_SCALE
+    meld_i_unrounded = formula * k.scale
     meld_i = np.floor(meld_i_unrounded + 0.5).astype(np.int64)
     near = _near_tie(meld_i_unrounded)
-    meld = np.minimum(meld_i, _meld.MELD_MAX)
+    meld = np.minimum(meld_i, k.score_max)
 
-    # MELD-Na (calc.meld.meld_na), when sodium is given.
+    # MELD-Na (calc.meld.meld_na; calc.meld.MELD_NA), when sodium is given.
+    kn = _meld.MELD_NA
     na = sodium[idx]
     has_na = ~np.isnan(na)
-    na_low, na_high = _f(_meld.SODIUM_LOW_MMOL_L), _f(_meld.SODIUM_HIGH_MMOL_L)
-    deficit = _f(_meld.SODIUM_REFERENCE_MMOL_L) - np.clip(
-        np.where(has_na, na, na_high), na_low, na_high
-    )
-    applies = has_na & (meld_i > _meld.MELD_NA_THRESHOLD)
-    na_value = (
-        meld_i
-        + _f(_meld.MELD_NA_SODIUM_COEFFICIENT) * deficit
-        - _f(_meld.MELD_NA_INTERACTION_COEFFICIENT) * meld_i * deficit
-    )
+    na_filled = np.where(has_na, na, float(kn.sodium_reference_mmol_l))
+    sodium_na = (kn.sodium_reference_mmol_l, kn.sodium_low_mmol_l, kn.sodium_high_mmol_l)
+    deficit = _sodium_deficit(na_filled, *sodium_na)
+    applies = has_na & (meld_i > kn.threshold)
+    na_value = meld_i + float(kn.sodium) * deficit - float(kn.interaction) * meld_i * deficit
     near |= applies & _near_tie(na_value)
     meld_na = np.where(applies, np.floor(na_value + 0.5).astype(np.int64), meld_i)
-    meld_na = np.where(has_na, np.minimum(meld_na, _meld.MELD_MAX), 0)
+    meld_na = np.where(has_na, np.minimum(meld_na, kn.score_max), 0)
 
-    # MELD 3.0 (calc.meld.meld_3_0), when sodium, albumin and sex are given.
+    # MELD 3.0 (calc.meld.meld_3_0; calc.meld.MELD_3_0), when sodium, albumin and sex
+    # are given. Terms whose constants equal classic MELD's or MELD-Na's are reused.
+    k3 = _meld.MELD_3_0
+    floor3 = float(k3.lab_floor)
+    if floor3 != floor:
+        ln_b, ln_i = np.log(np.maximum(b_raw, floor3)), np.log(np.maximum(i_raw, floor3))
+    sodium_3 = (k3.sodium_reference_mmol_l, k3.sodium_low_mmol_l, k3.sodium_high_mmol_l)
+    if sodium_3 != sodium_na:
+        deficit = _sodium_deficit(na_filled, *sodium_3)
     au = alb_unit[idx]
     has_3 = has_na & (au >= 0) & (sex[idx] > 0)
     alb = np.where(au >= 0, albumin[idx], 0.0) / a_div[np.maximum(au, 0)]
-    a_deficit = _f(_meld.MELD3_ALBUMIN_REFERENCE_G_DL) - np.clip(
-        alb, _f(_meld.ALBUMIN_LOW_G_DL), _f(_meld.ALBUMIN_HIGH_G_DL)
+    a_deficit = float(k3.albumin_reference_g_dl) - np.clip(
+        alb, float(k3.albumin_low_g_dl), float(k3.albumin_high_g_dl)
     )
-    c3 = np.where(dial, _f(_meld.MELD3_CREATININE_CAP_MG_DL), np.clip(c, one, 3.0))
-    ln_c3 = np.log(c3)
+    cap3 = float(k3.creatinine_cap_mg_dl)
+    ln_c3 = np.log(np.where(dial, cap3, np.clip(c, floor3, cap3)))
     value_3 = (
-        np.where(sex[idx] == _SEXES.index(Sex.FEMALE), _f(_meld.MELD3_FEMALE_COEFFICIENT), 0.0)
-        + _f(_meld.MELD3_BILIRUBIN_COEFFICIENT) * ln_b
-        + _f(_meld.MELD3_SODIUM_COEFFICIENT) * deficit
-        - _f(_meld.MELD3_SODIUM_BILIRUBIN_COEFFICIENT) * deficit * ln_b
-        + _f(_meld.MELD3_INR_COEFFICIENT) * ln_i
-        + _f(_meld.MELD3_CREATININE_COEFFICIENT) * ln_c3
-        + _f(_meld.MELD3_ALBUMIN_COEFFICIENT) * a_deficit
-        - _f(_meld.MELD3_ALBUMIN_CREATININE_COEFFICIENT) * a_deficit * ln_c3
-        + _f(_meld.MELD3_CONSTANT)
+        np.where(sex[idx] == _SEXES.index(Sex.FEMALE), float(k3.female), 0.0)
+        + float(k3.bilirubin) * ln_b
+        + float(k3.sodium) * deficit
+        - float(k3.sodium_bilirubin) * deficit * ln_b
+        + float(k3.inr) * ln_i
+        + float(k3.creatinine) * ln_c3
+        + float(k3.albumin) * a_deficit
+        - float(k3.albumin_creatinine) * a_deficit * ln_c3
+        + float(k3.constant)
     )
     near |= has_3 & _near_tie(value_3)
     meld_3_0 = np.where(
-        has_3, np.minimum(np.floor(value_3 + 0.5).astype(np.int64), _meld.MELD_MAX), 0
+        has_3, np.minimum(np.floor(value_3 + 0.5).astype(np.int64), k3.score_max), 0
     )
 
     # The rows near a tie: calc.meld.compute_meld, in decimal arithmetic.
@@ -1306,7 +1318,8 @@ def format_rows(parsed: ParsedRows, result: Mapping[str, AnyArray]) -> list[list
     return added
 
 
-_SCORE_BASE: Final = _meld.MELD_MAX + 1  # a score is 6 to 40 (0: none)
+# A score is at most its cap (0: none).
+_SCORE_BASE: Final = max(k.score_max for k in _meld.MELD_TABLE) + 1
 
 
 def _lab_blocks(valid: BoolArray, meld: IntArray, labs: LabScores) -> list[list[bytes]]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from .evidence import (
     AltMarkerEvidence,
@@ -27,6 +26,7 @@ from .evidence import (
     TbilMarkerEvidence,
 )
 from .inputs import UMOL_L_PER_MG_DL, PatientInputs, TbilUnit, umol_l_to_tbil_unit
+from .meld import CLASSIC_MELD, MeldResult
 from .results import (
     AltMarker,
     Assessment,
@@ -41,14 +41,11 @@ from .results import (
 )
 from .version import __version__
 
-if TYPE_CHECKING:
-    from .meld import MeldResult
-
 # A typed MELD and the MELD from labs may differ by rounding; more than this is a warning.
 MELD_LABS_TOLERANCE = 1
 # MELD is bounded to 6–40 by its definition (Kamath 2001 with the OPTN/UNOS rules).
-MELD_FLOOR = 6
-MELD_CAP = 40
+MELD_FLOOR = CLASSIC_MELD.score_min
+MELD_CAP = CLASSIC_MELD.score_max
 CONFIDENCE_LEVEL = 0.95
 
 # Plausibility (warnings, not refusals: the clinician may be right).
@@ -61,7 +58,7 @@ ALT_PLAUSIBLE_LOW_U_L = 5.0
 # The other types are defined with a raised bilirubin (Chinese Medical Association,
 # guideline for the diagnosis and treatment of liver failure): a TBIL within the
 # normal range (upper limit about 17.1 umol/L = 1 mg/dL) does not fit them.
-TBIL_ULN_UMOL_L = 17.1
+TBIL_ULN_UMOL_L = UMOL_L_PER_MG_DL  # 1 mg/dL
 ACLF_TBIL_DEFINING_UMOL_L = 85.0
 
 
@@ -80,8 +77,8 @@ TBIL_DEFINITIONS: dict[FailureType, TbilDefinition] = {
         ft: TbilDefinition(
             TBIL_ULN_UMOL_L,
             f"{ft.value} is defined with a raised bilirubin (Chinese Medical Association "
-            "guideline for liver failure); the upper limit of normal is about 17.1 μmol/L "
-            "= 1 mg/dL",
+            "guideline for liver failure); the upper limit of normal is about "
+            f"{TBIL_ULN_UMOL_L:g} μmol/L = 1 mg/dL",
         )
         for ft in (FailureType.CLF, FailureType.ALF, FailureType.SALF)
     },
@@ -440,7 +437,7 @@ def _derivation_of(
     """How each number is derived: the same for every patient of a failure type."""
     steps = [
         "Inputs are converted to U/L (ALT; 1 μkat/L = 60 U/L) and μmol/L (TBIL; "
-        "1 mg/dL = 17.1 μmol/L) before use.",
+        f"1 mg/dL = {UMOL_L_PER_MG_DL:g} μmol/L) before use.",
     ]
     if mr.available:
         steps.append(

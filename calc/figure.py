@@ -73,7 +73,8 @@ def _nice_max(value: float) -> float:
 def build_figure(a: Assessment) -> Figure:
     mr = a.meld_reduction
     meld_ticks = tuple(
-        Tick(_scale(v, MELD_FLOOR, MELD_CAP), str(v)) for v in (6, 10, 15, 20, 25, 30, 35, 40)
+        Tick(_scale(v, MELD_FLOOR, MELD_CAP), str(v))
+        for v in (MELD_FLOOR, 10, 15, 20, 25, 30, 35, MELD_CAP)
     )
     after_x = after_label = None
     range_x: tuple[float, float] | None = None

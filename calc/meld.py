@@ -59,7 +59,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from .inputs import (
     UMOL_L_PER_MG_DL,
@@ -215,55 +215,97 @@ CANONICAL_RANGES: dict[str, Range] = {
 }
 
 # ---------------------------------------------------------------------------
-# Formula constants
+# Formula constants: the one table of MELD coefficients and bounds
+#
+# Every evaluator reads these: classic_meld, meld_na and meld_3_0 below (decimal)
+# and calc.cohort (float64 over whole columns). Each coefficient is kept as the
+# decimal text its source prints, so the decimal and the binary value come from
+# the same text: ``Decimal(text)`` and ``float(text)``. Whole-number rules (the
+# x 10, the threshold, the score limits) are ints.
 # ---------------------------------------------------------------------------
 
-# Score limits (OPTN/UNOS: score capped at 40; the 1.0 floors make the minimum 6).
-MELD_MAX = 40
-MELD_MIN = 6
 
-# Bilirubin, INR and creatinine below 1.0 are set to 1.0 (OPTN/UNOS; Kim 2021).
-LAB_FLOOR = Decimal("1.0")
+@dataclass(frozen=True)
+class ClassicMeldCoefficients:
+    """Classic MELD: Kamath PS et al., Hepatology 2001;33:464-70, with the OPTN/UNOS rules.
 
-# Classic MELD (Kamath PS et al., Hepatology 2001;33:464-70; OPTN/UNOS rules).
-CLASSIC_CREATININE_COEFFICIENT = Decimal("0.957")
-CLASSIC_BILIRUBIN_COEFFICIENT = Decimal("0.378")
-CLASSIC_INR_COEFFICIENT = Decimal("1.120")
-CLASSIC_CONSTANT = Decimal("0.643")
-CLASSIC_ROUNDING_QUANTUM = Decimal("0.1")  # "rounded to the tenth"
-CLASSIC_SCALE = 10  # "then x 10"
-CLASSIC_CREATININE_CAP_MG_DL = Decimal("4.0")  # creatinine above 4.0 (or dialysis) -> 4.0
+    MELD(i) = creatinine x ln(Cr) + bilirubin x ln(bili) + inr x ln(INR) + constant,
+    rounded to the tenth, x 10; MELD = MELD(i) capped at ``score_max``.
+    """
 
-# MELD-Na (OPTN policy, January 2016, 137 form).
-MELD_NA_THRESHOLD = 11  # the sodium term applies only if MELD(i) > 11
-MELD_NA_SODIUM_COEFFICIENT = Decimal("1.32")
-MELD_NA_INTERACTION_COEFFICIENT = Decimal("0.033")
+    creatinine: str = "0.957"  # x ln(creatinine, mg/dL); Kamath 2001
+    bilirubin: str = "0.378"  # x ln(bilirubin, mg/dL); Kamath 2001
+    inr: str = "1.120"  # x ln(INR); Kamath 2001, as OPTN/UNOS policy prints it
+    constant: str = "0.643"  # Kamath 2001's aetiology term, applied to all by OPTN/UNOS
+    lab_floor: str = "1.0"  # bilirubin, INR, creatinine below 1.0 set to 1.0 (OPTN/UNOS)
+    creatinine_cap_mg_dl: str = "4.0"  # above 4.0 mg/dL, or on dialysis, set to 4.0 (OPTN/UNOS)
+    rounding_quantum: str = "0.1"  # MELD(i): "round to the tenth decimal place" (OPTN/UNOS)
+    scale: int = 10  # "... and multiply by 10" (OPTN/UNOS)
+    # The lowest score: with the floors every ln term is >= 0, so MELD(i) >= 6.43 -> 6
+    # (Kamath 2001 with the OPTN/UNOS floors; a consequence, not imposed).
+    score_min: int = 6
+    score_max: int = 40  # MELD capped at 40 (OPTN/UNOS)
 
-# Sodium reference and bounds, shared by MELD-Na and MELD 3.0 (OPTN 2016; Kim 2021).
-SODIUM_REFERENCE_MMOL_L = Decimal("137")  # the "137" in (137 - Na)
-SODIUM_LOW_MMOL_L = Decimal("125")
-SODIUM_HIGH_MMOL_L = Decimal("137")
 
-# MELD 3.0 (Kim WR et al., Gastroenterology 2021;161:1887-95).
-MELD3_FEMALE_COEFFICIENT = Decimal("1.33")
-MELD3_BILIRUBIN_COEFFICIENT = Decimal("4.56")
-MELD3_SODIUM_COEFFICIENT = Decimal("0.82")
-MELD3_SODIUM_BILIRUBIN_COEFFICIENT = Decimal("0.24")
-MELD3_INR_COEFFICIENT = Decimal("9.09")
-MELD3_CREATININE_COEFFICIENT = Decimal("11.14")
-MELD3_ALBUMIN_COEFFICIENT = Decimal("1.85")
-MELD3_ALBUMIN_CREATININE_COEFFICIENT = Decimal("1.83")
-MELD3_CONSTANT = Decimal("6")
-MELD3_CREATININE_CAP_MG_DL = Decimal("3.0")
-MELD3_ALBUMIN_REFERENCE_G_DL = Decimal("3.5")  # the "3.5" in (3.5 - albumin)
-ALBUMIN_LOW_G_DL = Decimal("1.5")
-ALBUMIN_HIGH_G_DL = Decimal("3.5")
+@dataclass(frozen=True)
+class MeldNaCoefficients:
+    """MELD-Na: OPTN policy, January 2016 (the 137 form).
+
+    If MELD(i) > ``threshold``: MELD(i) + sodium x (137 - Na) - interaction x MELD(i)
+    x (137 - Na), sodium bounded to 125-137 mmol/L, rounded to an integer; capped at 40.
+    """
+
+    threshold: int = 11  # "If MELD(i) > 11" the sodium term applies (OPTN 2016)
+    sodium: str = "1.32"  # x (137 - Na); OPTN 2016
+    interaction: str = "0.033"  # x MELD(i) x (137 - Na); OPTN 2016
+    sodium_reference_mmol_l: str = "137"  # the 137 in (137 - Na); OPTN 2016
+    sodium_low_mmol_l: str = "125"  # sodium below 125 set to 125 (OPTN 2016)
+    sodium_high_mmol_l: str = "137"  # sodium above 137 set to 137 (OPTN 2016)
+    score_max: int = 40  # MELD-Na capped at 40 (OPTN 2016)
+
+
+@dataclass(frozen=True)
+class Meld3Coefficients:
+    """MELD 3.0: Kim WR et al., Gastroenterology 2021;161:1887-95.
+
+    doi:10.1053/j.gastro.2021.08.050.
+
+    female x [female] + bilirubin x ln(bili) + sodium x (137 - Na) - sodium_bilirubin
+    x (137 - Na) x ln(bili) + inr x ln(INR) + creatinine x ln(Cr) + albumin x (3.5 - alb)
+    - albumin_creatinine x (3.5 - alb) x ln(Cr) + constant, rounded to the nearest
+    integer, capped at 40.
+    """
+
+    female: str = "1.33"  # x 1 for a woman; Kim 2021
+    bilirubin: str = "4.56"  # x ln(bilirubin, mg/dL); Kim 2021
+    sodium: str = "0.82"  # x (137 - Na); Kim 2021
+    sodium_bilirubin: str = "0.24"  # - 0.24 x (137 - Na) x ln(bilirubin); Kim 2021
+    inr: str = "9.09"  # x ln(INR); Kim 2021
+    creatinine: str = "11.14"  # x ln(creatinine, mg/dL); Kim 2021
+    albumin: str = "1.85"  # x (3.5 - albumin); Kim 2021
+    albumin_creatinine: str = "1.83"  # - 1.83 x (3.5 - albumin) x ln(creatinine); Kim 2021
+    constant: str = "6"  # Kim 2021
+    lab_floor: str = "1.0"  # bilirubin, INR, creatinine below 1.0 set to 1.0 (Kim 2021)
+    creatinine_cap_mg_dl: str = "3.0"  # above 3.0 mg/dL, or on dialysis, set to 3.0 (Kim 2021)
+    sodium_reference_mmol_l: str = "137"  # the 137 in (137 - Na); Kim 2021
+    sodium_low_mmol_l: str = "125"  # sodium bounded to 125-137 mmol/L (Kim 2021)
+    sodium_high_mmol_l: str = "137"
+    albumin_reference_g_dl: str = "3.5"  # the 3.5 in (3.5 - albumin); Kim 2021
+    albumin_low_g_dl: str = "1.5"  # albumin bounded to 1.5-3.5 g/dL (Kim 2021)
+    albumin_high_g_dl: str = "3.5"
+    score_max: int = 40  # MELD 3.0 capped at 40 (Kim 2021)
+
+
+CLASSIC_MELD: Final = ClassicMeldCoefficients()
+MELD_NA: Final = MeldNaCoefficients()
+MELD_3_0: Final = Meld3Coefficients()
+MELD_TABLE: Final = (CLASSIC_MELD, MELD_NA, MELD_3_0)
 
 # 34 significant digits: errors ~1e-33, far below any rounding boundary that matters.
 _CONTEXT = Context(prec=34)
 
 CLASSIC_SOURCE = "Classic MELD: Kamath PS et al., Hepatology 2001;33:464-70, with OPTN/UNOS rules"
-MELD_NA_SOURCE = "MELD-Na: OPTN policy, January 2016, 137 form"
+MELD_NA_SOURCE = f"MELD-Na: OPTN policy, January 2016, {MELD_NA.sodium_reference_mmol_l} form"
 MELD3_SOURCE = (
     "MELD 3.0: Kim WR et al., Gastroenterology 2021;161:1887-95, doi:10.1053/j.gastro.2021.08.050"
 )
@@ -736,23 +778,25 @@ def _require_canonical(**values: float) -> dict[str, Decimal]:
     return out
 
 
-def _floor_at_one(name: str, value: Decimal, unit: str, notes: list[str]) -> Decimal:
-    if value < LAB_FLOOR:
+def _floor(name: str, value: Decimal, floor: Decimal, unit: str, notes: list[str]) -> Decimal:
+    if value < floor:
         unit_text = f" {unit}" if unit else ""
         shown = _note_number(value)
-        notes.append(f"{name} {shown}{unit_text} below {LAB_FLOOR}, set to {LAB_FLOOR}{unit_text}")
-        return LAB_FLOOR
+        notes.append(f"{name} {shown}{unit_text} below {floor}, set to {floor}{unit_text}")
+        return floor
     return value
 
 
-def _creatinine_used(value: Decimal, cap: Decimal, *, dialysis: bool, notes: list[str]) -> Decimal:
+def _creatinine_used(
+    value: Decimal, cap: Decimal, floor: Decimal, *, dialysis: bool, notes: list[str]
+) -> Decimal:
     if dialysis:
         notes.append(f"creatinine set to {cap} mg/dL (dialysis)")
         return cap
     if value > cap:
         notes.append(f"creatinine {_note_number(value)} mg/dL above {cap}, set to {cap} mg/dL")
         return cap
-    return _floor_at_one("creatinine", value, "mg/dL", notes)
+    return _floor("creatinine", value, floor, "mg/dL", notes)
 
 
 def _bounded(
@@ -767,10 +811,10 @@ def _bounded(
     return value
 
 
-def _cap(name: str, value: int, notes: list[str]) -> int:
-    if value > MELD_MAX:
-        notes.append(f"{name} {value} capped at {MELD_MAX}")
-        return MELD_MAX
+def _cap(name: str, value: int, cap: int, notes: list[str]) -> int:
+    if value > cap:
+        notes.append(f"{name} {value} capped at {cap}")
+        return cap
     return value
 
 
@@ -788,23 +832,29 @@ def classic_meld(
     labs = _require_canonical(
         bilirubin_mg_dl=bilirubin_mg_dl, inr=inr, creatinine_mg_dl=creatinine_mg_dl
     )
+    k = CLASSIC_MELD
+    floor = Decimal(k.lab_floor)
     notes: list[str] = []
     with localcontext(_CONTEXT):
-        bili = _floor_at_one("bilirubin", labs["bilirubin_mg_dl"], "mg/dL", notes)
-        inr_used = _floor_at_one("INR", labs["inr"], "", notes)
+        bili = _floor("bilirubin", labs["bilirubin_mg_dl"], floor, "mg/dL", notes)
+        inr_used = _floor("INR", labs["inr"], floor, "", notes)
         cr = _creatinine_used(
-            labs["creatinine_mg_dl"], CLASSIC_CREATININE_CAP_MG_DL, dialysis=dialysis, notes=notes
+            labs["creatinine_mg_dl"],
+            Decimal(k.creatinine_cap_mg_dl),
+            floor,
+            dialysis=dialysis,
+            notes=notes,
         )
         terms = (
-            ("0.957 × ln(creatinine)", CLASSIC_CREATININE_COEFFICIENT * cr.ln()),
-            ("0.378 × ln(bilirubin)", CLASSIC_BILIRUBIN_COEFFICIENT * bili.ln()),
-            ("1.120 × ln(INR)", CLASSIC_INR_COEFFICIENT * inr_used.ln()),
-            ("0.643", CLASSIC_CONSTANT),
+            (f"{k.creatinine} × ln(creatinine)", Decimal(k.creatinine) * cr.ln()),
+            (f"{k.bilirubin} × ln(bilirubin)", Decimal(k.bilirubin) * bili.ln()),
+            (f"{k.inr} × ln(INR)", Decimal(k.inr) * inr_used.ln()),
+            (k.constant, Decimal(k.constant)),
         )
         formula_value = sum((value for _, value in terms), Decimal(0))
-        meld_i = int(round_half_up(formula_value, CLASSIC_ROUNDING_QUANTUM) * CLASSIC_SCALE)
-        meld_i_unrounded = formula_value * CLASSIC_SCALE
-    meld = _cap("MELD(i)", meld_i, notes)
+        meld_i = int(round_half_up(formula_value, Decimal(k.rounding_quantum)) * k.scale)
+        meld_i_unrounded = formula_value * k.scale
+    meld = _cap("MELD(i)", meld_i, k.score_max, notes)
     return ClassicMeldWorking(
         bilirubin_mg_dl=float(bili),
         inr=float(inr_used),
@@ -828,37 +878,34 @@ def meld_na(meld_i: int, sodium_mmol_l: float) -> MeldNaWorking:
     MELD(i). Capped at 40. (Whether the uncapped or the capped MELD(i) enters makes
     no difference: for MELD(i) >= 40 both give at least 40.)
     """
-    if isinstance(meld_i, bool) or not isinstance(meld_i, int) or meld_i < MELD_MIN:
-        raise ValueError(f"MELD(i) must be a whole number of at least {MELD_MIN}.")
+    k = MELD_NA
+    lowest = CLASSIC_MELD.score_min
+    if isinstance(meld_i, bool) or not isinstance(meld_i, int) or meld_i < lowest:
+        raise ValueError(f"MELD(i) must be a whole number of at least {lowest}.")
     sodium = _require_canonical(sodium_mmol_l=sodium_mmol_l)["sodium_mmol_l"]
     notes: list[str] = []
-    if meld_i <= MELD_NA_THRESHOLD:
-        notes.append(
-            f"MELD(i) {meld_i} ≤ {MELD_NA_THRESHOLD}, sodium term not applied (MELD-Na = MELD)"
-        )
+    if meld_i <= k.threshold:
+        notes.append(f"MELD(i) {meld_i} ≤ {k.threshold}, sodium term not applied (MELD-Na = MELD)")
         return MeldNaWorking(
             meld_i=meld_i,
             sodium_mmol_l=None,
             sodium_term_applied=False,
             unrounded=float(meld_i),
-            meld_na=_cap("MELD-Na", meld_i, notes),
+            meld_na=_cap("MELD-Na", meld_i, k.score_max, notes),
             bounds_applied=tuple(notes),
         )
     with localcontext(_CONTEXT):
-        na = _bounded("sodium", sodium, SODIUM_LOW_MMOL_L, SODIUM_HIGH_MMOL_L, "mmol/L", notes)
-        deficit = SODIUM_REFERENCE_MMOL_L - na
-        value = (
-            meld_i
-            + MELD_NA_SODIUM_COEFFICIENT * deficit
-            - MELD_NA_INTERACTION_COEFFICIENT * meld_i * deficit
-        )
+        low, high = Decimal(k.sodium_low_mmol_l), Decimal(k.sodium_high_mmol_l)
+        na = _bounded("sodium", sodium, low, high, "mmol/L", notes)
+        deficit = Decimal(k.sodium_reference_mmol_l) - na
+        value = meld_i + Decimal(k.sodium) * deficit - Decimal(k.interaction) * meld_i * deficit
         rounded = int(round_half_up(value))
     return MeldNaWorking(
         meld_i=meld_i,
         sodium_mmol_l=float(na),
         sodium_term_applied=True,
         unrounded=float(value),
-        meld_na=_cap("MELD-Na", rounded, notes),
+        meld_na=_cap("MELD-Na", rounded, k.score_max, notes),
         bounds_applied=tuple(notes),
     )
 
@@ -889,38 +936,43 @@ def meld_3_0(
         sodium_mmol_l=sodium_mmol_l,
         albumin_g_dl=albumin_g_dl,
     )
+    k = MELD_3_0
+    floor = Decimal(k.lab_floor)
+    na_ref, alb_ref = k.sodium_reference_mmol_l, k.albumin_reference_g_dl
     notes: list[str] = []
     with localcontext(_CONTEXT):
-        bili = _floor_at_one("bilirubin", labs["bilirubin_mg_dl"], "mg/dL", notes)
-        inr_used = _floor_at_one("INR", labs["inr"], "", notes)
+        bili = _floor("bilirubin", labs["bilirubin_mg_dl"], floor, "mg/dL", notes)
+        inr_used = _floor("INR", labs["inr"], floor, "", notes)
         cr = _creatinine_used(
-            labs["creatinine_mg_dl"], MELD3_CREATININE_CAP_MG_DL, dialysis=dialysis, notes=notes
+            labs["creatinine_mg_dl"],
+            Decimal(k.creatinine_cap_mg_dl),
+            floor,
+            dialysis=dialysis,
+            notes=notes,
         )
-        na = _bounded(
-            "sodium", labs["sodium_mmol_l"], SODIUM_LOW_MMOL_L, SODIUM_HIGH_MMOL_L, "mmol/L", notes
-        )
-        alb = _bounded(
-            "albumin", labs["albumin_g_dl"], ALBUMIN_LOW_G_DL, ALBUMIN_HIGH_G_DL, "g/dL", notes
-        )
-        sodium_deficit = SODIUM_REFERENCE_MMOL_L - na
-        albumin_deficit = MELD3_ALBUMIN_REFERENCE_G_DL - alb
+        na_low, na_high = Decimal(k.sodium_low_mmol_l), Decimal(k.sodium_high_mmol_l)
+        na = _bounded("sodium", labs["sodium_mmol_l"], na_low, na_high, "mmol/L", notes)
+        alb_low, alb_high = Decimal(k.albumin_low_g_dl), Decimal(k.albumin_high_g_dl)
+        alb = _bounded("albumin", labs["albumin_g_dl"], alb_low, alb_high, "g/dL", notes)
+        sodium_deficit = Decimal(na_ref) - na
+        albumin_deficit = Decimal(alb_ref) - alb
         ln_bili, ln_inr, ln_cr = bili.ln(), inr_used.ln(), cr.ln()
         terms = (
-            ("1.33 × female", MELD3_FEMALE_COEFFICIENT if female else Decimal(0)),
-            ("4.56 × ln(bilirubin)", MELD3_BILIRUBIN_COEFFICIENT * ln_bili),
-            ("0.82 × (137 − sodium)", MELD3_SODIUM_COEFFICIENT * sodium_deficit),
+            (f"{k.female} × female", Decimal(k.female) if female else Decimal(0)),
+            (f"{k.bilirubin} × ln(bilirubin)", Decimal(k.bilirubin) * ln_bili),
+            (f"{k.sodium} × ({na_ref} − sodium)", Decimal(k.sodium) * sodium_deficit),
             (
-                "−0.24 × (137 − sodium) × ln(bilirubin)",
-                -MELD3_SODIUM_BILIRUBIN_COEFFICIENT * sodium_deficit * ln_bili,
+                f"−{k.sodium_bilirubin} × ({na_ref} − sodium) × ln(bilirubin)",
+                -Decimal(k.sodium_bilirubin) * sodium_deficit * ln_bili,
             ),
-            ("9.09 × ln(INR)", MELD3_INR_COEFFICIENT * ln_inr),
-            ("11.14 × ln(creatinine)", MELD3_CREATININE_COEFFICIENT * ln_cr),
-            ("1.85 × (3.5 − albumin)", MELD3_ALBUMIN_COEFFICIENT * albumin_deficit),
+            (f"{k.inr} × ln(INR)", Decimal(k.inr) * ln_inr),
+            (f"{k.creatinine} × ln(creatinine)", Decimal(k.creatinine) * ln_cr),
+            (f"{k.albumin} × ({alb_ref} − albumin)", Decimal(k.albumin) * albumin_deficit),
             (
-                "−1.83 × (3.5 − albumin) × ln(creatinine)",
-                -MELD3_ALBUMIN_CREATININE_COEFFICIENT * albumin_deficit * ln_cr,
+                f"−{k.albumin_creatinine} × ({alb_ref} − albumin) × ln(creatinine)",
+                -Decimal(k.albumin_creatinine) * albumin_deficit * ln_cr,
             ),
-            ("6", MELD3_CONSTANT),
+            (k.constant, Decimal(k.constant)),
         )
         value = sum((term for _, term in terms), Decimal(0))
         rounded = int(round_half_up(value))
@@ -933,7 +985,7 @@ def meld_3_0(
         albumin_g_dl=float(alb),
         terms=tuple(Term(label, float(term)) for label, term in terms),
         unrounded=float(value),
-        meld_3_0=_cap("MELD 3.0", rounded, notes),
+        meld_3_0=_cap("MELD 3.0", rounded, k.score_max, notes),
         bounds_applied=tuple(notes),
     )
 

@@ -13,6 +13,7 @@ from .inputs import (
     AltUnit,
     TbilUnit,
 )
+from .meld import CLASSIC_MELD
 
 
 def _ranges_text(ranges: dict[Any, Any]) -> str:
@@ -106,7 +107,7 @@ def lab_schemas() -> dict[str, Any]:
             "dialysis",
         ],
     }
-    score = {"type": "integer", "minimum": 6, "maximum": 40}
+    score = {"type": "integer", **MELD_SCORE}
     return {
         "Labs": labs,
         "MeldRequest": meld_request,
@@ -169,7 +170,11 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 STRING: dict[str, Any] = {"type": "string"}
-MELD_SCORE: dict[str, Any] = {"minimum": 6, "maximum": 40}
+# Every MELD score is a whole number from 6 to 40 (calc.meld.CLASSIC_MELD).
+MELD_SCORE: dict[str, Any] = {
+    "minimum": CLASSIC_MELD.score_min,
+    "maximum": CLASSIC_MELD.score_max,
+}
 
 
 def _warning_schema() -> dict[str, Any]:
@@ -290,7 +295,8 @@ def assessment_schema() -> dict[str, Any]:
                     "as_printed": _nullable(STRING),
                     "expected_meld_after": {
                         **meld_after,
-                        "description": "Baseline MELD − pooled decrease, exact, bounded 6–40.",
+                        "description": "Baseline MELD − pooled decrease, exact, bounded "
+                        f"{CLASSIC_MELD.score_min}–{CLASSIC_MELD.score_max}.",
                     },
                     "expected_meld_after_display": {
                         "type": "integer",

@@ -11,7 +11,7 @@ from typing import Any
 
 from .engine import decimals_of, format_number
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
-from .meld import MeldResult, working_as_dict
+from .meld import MELD_NA, MeldResult, working_as_dict
 from .results import Assessment, RangeEstimate
 
 DOI_URL = "https://doi.org/"
@@ -414,7 +414,7 @@ def meld_working_lines(result: MeldResult) -> list[str]:
             + (
                 f", sodium {na.sodium_mmol_l:g} mmol/L → {na.unrounded:.2f} → {na.meld_na}"
                 if na.sodium_term_applied
-                else f" ≤ 11, sodium term not applied → {na.meld_na}"
+                else f" ≤ {MELD_NA.threshold}, sodium term not applied → {na.meld_na}"
             )
         )
     if w.meld_3_0 is not None:

@@ -13,25 +13,34 @@ Sources of pinned numbers
 
 from __future__ import annotations
 
+import ast
+import io
 import json
 import math
+import re
+import tokenize
 from collections.abc import Mapping
-from dataclasses import FrozenInstanceError, replace
+from dataclasses import FrozenInstanceError, fields, replace
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calc.inputs import InputError, TbilUnit
+import calc
+from calc.inputs import MELD_RANGE, UMOL_L_PER_MG_DL, InputError, TbilUnit
 from calc.meld import (
     ALBUMIN_RANGES,
     BILIRUBIN_RANGES,
     CANONICAL_RANGES,
+    CLASSIC_MELD,
     CREATININE_RANGES,
+    CREATININE_UMOL_L_PER_MG_DL,
     LAB_RANGES,
+    MELD_TABLE,
     AlbuminUnit,
     CreatinineUnit,
     LabInputs,
@@ -1326,3 +1335,144 @@ def test_any_input_gives_labs_or_an_input_error(raw: dict[str, object], allow_te
     else:
         for score in _scores(compute_meld(inputs)):
             assert 6 <= score <= 40
+
+
+# ---------------------------------------------------------------------------
+# One table of coefficients and bounds
+# ---------------------------------------------------------------------------
+
+CALC_DIR = Path(calc.__file__).parent
+
+# Numbers that are written once elsewhere and must not be written again: the unit
+# factors (the table converts nothing; calc.inputs and calc.meld define these).
+UNIT_FACTOR_TEXTS = (repr(UMOL_L_PER_MG_DL), str(CREATININE_UMOL_L_PER_MG_DL))
+
+# (file, number as written): (how many times, why). Every other occurrence of a
+# number of the table (or of a unit factor) in the code of calc/ is a duplicate.
+ALLOWED_LITERALS: dict[tuple[str, str], tuple[int, str]] = {
+    ("inputs.py", "17.1"): (1, "the bilirubin unit factor, defined here once"),
+    ("meld.py", "88.4"): (1, "the creatinine unit factor, defined here once"),
+    ("meld.py", "10"): (1, "the albumin unit factor (1 g/dL = 10 g/L), defined here once"),
+    ("inputs.py", "6"): (
+        2,
+        "MELD_RANGE (see 40 below), and the significant digits of a unit-guard message",
+    ),
+    ("inputs.py", "10"): (1, "the largest integer the unit guard converts, 10**15"),
+    ("inputs.py", "40"): (
+        1,
+        "MELD_RANGE, the typed baseline MELD (6-40): calc.meld imports calc.inputs, so"
+        " calc.inputs cannot read the table; test_meld_range_agrees_with_the_table checks it",
+    ),
+    ("cli.py", "6"): (1, "--meld help text; calc.cli imports no calc module at start-up"),
+    ("cli.py", "40"): (1, "--meld help text; calc.cli imports no calc module at start-up"),
+    ("meld.py", "6"): (1, "significant digits of a lab value in a note"),
+    ("meld.py", "1.0"): (1, "unit guard: no assay reports bilirubin below 1 umol/L"),
+    ("meld.py", "0.1"): (1, "the lowest creatinine accepted, 0.1 mg/dL"),
+    ("cohort.py", "10"): (13, "decimal digits, byte 10 (line feed) and powers of ten"),
+    ("cohort.py", "6"): (2, "a character position in YYYY-MM-DD"),
+    ("cohort.py", "1.0"): (3, "unit factor of a canonical unit and placeholders of refused rows"),
+    ("engine.py", "10"): (2, "the plausibility threshold MELD < 10 and powers of ten"),
+    ("figure.py", "10"): (5, "axis steps, powers of ten and a tick at MELD 10"),
+    ("figure.py", "0.1"): (1, "the smallest axis magnitude"),
+    ("followup.py", "10"): (1, "a tenfold change that looks like a unit error"),
+    ("forms.py", "40"): (1, "the longest patient reference, in characters"),
+    ("results.py", "10"): (1, "the warning code meld_below_10 (MELD < 10)"),
+    ("server.py", "6"): (2, "IP version 6"),
+    ("server.py", "10"): (1, "the server's graceful timeout, in seconds"),
+}
+
+
+def _number_pattern(text: str) -> re.Pattern[str]:
+    """The number ``text`` in every spelling of the same value ("1.120", "1.12", "4.0",
+    "4.", "137", "137.0"), on word boundaries: not inside another number (14.0, 4.05,
+    4.0.3) nor a name; "MELD 3.0" is the score's name, not a number."""
+    whole, _, fraction = format(Decimal(text).normalize(), "f").partition(".")
+    if "." in text:
+        body = rf"{whole}\.{fraction}0*" if fraction else rf"{whole}\.0*"
+    else:
+        body = rf"{whole}(?:\.0*)?"
+    return re.compile(rf"(?<![\w.])(?<!MELD ){body}(?!\w|\.\d)")
+
+
+def _table_texts() -> set[str]:
+    return {str(getattr(table, f.name)) for table in MELD_TABLE for f in fields(table)}
+
+
+def _code_lines(path: Path) -> list[str]:
+    """The lines of ``path`` with comments, docstrings and the table's classes blanked."""
+    source = path.read_text(encoding="utf-8")
+    lines = [list(line) for line in source.splitlines(keepends=True)]
+
+    def blank(first: int, start: int, last: int, end: int) -> None:  # 1-based lines
+        for n in range(first, last + 1):
+            row = lines[n - 1]
+            for j in range(start if n == first else 0, end if n == last else len(row)):
+                if row[j] != "\n":
+                    row[j] = " "
+
+    def column(line: int, utf8_offset: int) -> int:  # ast gives UTF-8 byte offsets
+        return len("".join(lines[line - 1]).encode()[:utf8_offset].decode())
+
+    table_classes = {type(table).__name__ for table in MELD_TABLE}
+    for node in ast.walk(ast.parse(source)):
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        if docstring or (isinstance(node, ast.ClassDef) and node.name in table_classes):
+            assert node.end_lineno is not None and node.end_col_offset is not None
+            start = column(node.lineno, node.col_offset)
+            end = column(node.end_lineno, node.end_col_offset)
+            if isinstance(node, ast.ClassDef):
+                start, end = 0, len(lines[node.end_lineno - 1])
+            blank(node.lineno, start, node.end_lineno, end)
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            blank(token.start[0], token.start[1], token.end[0], token.end[1])
+    return ["".join(row) for row in lines]
+
+
+def test_table_numbers_are_written_nowhere_else_in_calc() -> None:
+    """Every coefficient, floor, cap and bound of the three formulas is written once, in
+    calc.meld's table; the decimal and the float64 evaluators read it. The code of
+    calc/*.py (comments and docstrings aside, which explain the formulas) must not write
+    any of them again, except the uses listed in ALLOWED_LITERALS with their reason."""
+    texts = _table_texts() | set(UNIT_FACTOR_TEXTS)
+    patterns = {text: _number_pattern(text) for text in sorted(texts)}
+    found: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(CALC_DIR.glob("*.py")):
+        for n, line in enumerate(_code_lines(path), start=1):
+            for text, pattern in patterns.items():
+                for _ in pattern.finditer(line):
+                    found.setdefault((path.name, text), []).append(f"{n}: {line.strip()}")
+    unexpected = {
+        f"calc/{name} writes {text} {len(where)}x: " + " | ".join(where)
+        for (name, text), where in found.items()
+        if len(where) != ALLOWED_LITERALS.get((name, text), (0, ""))[0]
+    }
+    missing = {key for key in ALLOWED_LITERALS if key not in found}
+    assert not unexpected, sorted(unexpected)
+    assert not missing, f"allowed uses that no longer exist: {sorted(missing)}"
+
+
+def test_number_pattern_matches_every_spelling_on_word_boundaries() -> None:
+    assert _number_pattern("1.120").search("x = 1.12 * y")
+    assert _number_pattern("4.0").search("np.clip(c, one, 4.0)")
+    assert _number_pattern("4.0").search("np.clip(c, one, 4.)")
+    assert _number_pattern("137").search("137.0 - na")
+    assert not _number_pattern("4.0").search("14.0 + 4.05 + 1.4.0.3 + x4.0")
+    assert not _number_pattern("3.0").search('"MELD 3.0 (context)"')
+    assert not _number_pattern("6").search("6.43 + x6 + 16")
+
+
+def test_table_gives_the_decimal_and_the_float_from_one_text() -> None:
+    for table in MELD_TABLE:
+        for f in fields(table):
+            value = getattr(table, f.name)
+            if isinstance(value, str):
+                assert float(Decimal(value)) == float(value), (type(table).__name__, f.name)
+            else:
+                assert isinstance(value, int), (type(table).__name__, f.name)
+    with pytest.raises(FrozenInstanceError):
+        CLASSIC_MELD.creatinine = "0.96"  # type: ignore[misc]
+
+
+def test_meld_range_agrees_with_the_table() -> None:
+    assert (MELD_RANGE.low, MELD_RANGE.high) == (CLASSIC_MELD.score_min, CLASSIC_MELD.score_max)
