@@ -678,6 +678,9 @@ def test_h06_no_estimate_types_on_the_page(client: FlaskClient, failure_type: st
     assert "Baseline MELD ≥ 20" not in text and "Baseline MELD &lt; 20" not in text
     assert "urgent liver transplantation" in text
     assert f"there are no {failure_type}-specific data" in text
+    # No number, so no "where the number comes from": the scope note stands instead.
+    assert "What this result does not address" in text
+    assert "Where the number comes from" not in text
 
 
 def test_h08_the_page_gives_the_alt_finding_not_a_forecast(client: FlaskClient) -> None:
