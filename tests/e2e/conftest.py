@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,41 +25,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """`calc serve` (gunicorn) on a free loopback port, stopped after the session."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "calc.cli", "serve", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read() if proc.stdout else ""
-                    pytest.fail(f"calc serve did not start:\n{out}")
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`calc serve` (gunicorn) on a free loopback port, stopped after the session.
+
+    The same harness as the server tests (tests/served.py): one way to start it.
+    """
+    from served import LOOPBACK, serve
+
+    with serve(tmp_path_factory.mktemp("e2e-server"), threads=4) as server:
+        yield f"http://{LOOPBACK}:{server.port}"
 
 
 @pytest.fixture(scope="session")
