@@ -19,6 +19,7 @@ import io
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -162,6 +163,10 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import api, views
 
+    # No redirect is ever built from the request: Werkzeug's redirect for a doubled
+    # slash (/api//v1/...) put the client's Host header into its Location, so a
+    # forged Host was reflected. A doubled slash is simply not found.
+    app.url_map.merge_slashes = False
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
 
@@ -210,6 +215,14 @@ def _headers(response: Response) -> Response:
         response.headers["Cache-Control"] = NO_STORE
         response.headers.pop("Expires", None)
     response.headers.pop("Server", None)
+    # Werkzeug builds a routing redirect ("//" -> "/") from the request's Host header:
+    # keep only its path, so a forged Host is never reflected (RFC 9110 allows a
+    # relative Location).
+    location = response.headers.get("Location")
+    if location:
+        parts = urlsplit(location)
+        path = "/" + parts.path.lstrip("/")  # never "//host": a protocol-relative URL
+        response.headers["Location"] = urlunsplit(("", "", path, parts.query, ""))
     return response
 
 

@@ -567,3 +567,22 @@ def test_loadtest_smoke_run() -> None:
     assert "| result page (POST /) | 40/40 | 200: 40 |" in result.stdout
     assert "| JSON API (POST /api/v1/assess) | 40/40 | 200: 40 |" in result.stdout
     assert "PASSED" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "location"),
+    [
+        pytest.param("/api//v1/openapi.json", 404, None, id="doubled-slash-not-found"),
+        pytest.param("//", 308, "/", id="root-redirect-relative"),
+        pytest.param("///evil.example/", 404, None, id="protocol-relative-path"),
+    ],
+)
+def test_a_forged_host_is_never_reflected(
+    client: FlaskClient, path: str, status: int, location: str | None
+) -> None:
+    """No redirect is built from the client's Host header (it went into Location)."""
+    r = client.get(path, headers={"Host": "evil.example"})
+    assert r.status_code == status
+    assert r.headers.get("Location") == location
+    assert not [v for _, v in r.headers.items() if "evil.example" in v]
+    assert r.headers["Content-Security-Policy"] == CSP
