@@ -25,7 +25,12 @@ import orjson
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import RouteCallable
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    Forbidden,
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+)
 
 from .evidence import load_evidence
 from .version import __version__
@@ -171,11 +176,41 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
 
     app.jinja_env.globals["app_version"] = __version__
+    app.before_request(_refuse_cross_site_posts)
     app.before_request(_refuse_large_bodies)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+# What a browser sends on a request made by one of the app's own pages
+# (Fetch Metadata: "same-origin"; "none" when the user typed or bookmarked it).
+SAME_SITE_FETCH = frozenset({"same-origin", "none"})
+
+
+def _refuse_cross_site_posts() -> None:
+    """403 for a POST that another site's page made the browser send.
+
+    A page elsewhere could post the form (a result page with its values would
+    render on this origin) or trigger /save. Browsers say where a request comes
+    from: Sec-Fetch-Site (Fetch Metadata), else Origin. A request with neither
+    (an old browser, curl, the command line's own tools) is let through: it is not
+    a browser acting for another site. The JSON API is protected already: a
+    cross-site application/json POST needs a CORS preflight, which gets 405.
+    """
+    if request.method != "POST":
+        return
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        if fetch_site.strip().lower() not in SAME_SITE_FETCH:
+            raise Forbidden()
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if origin == "null" or parts.netloc.lower() != request.host.lower():
+            raise Forbidden()
 
 
 def _refuse_large_bodies() -> None:
@@ -235,6 +270,7 @@ _TITLES = {
     404: "There is no page at this address.",
     405: "This address does not accept that method.",
     413: "The request is too large (at most 16 KiB).",
+    403: "This form only accepts requests from its own pages.",
     415: "The request has the wrong content type.",
     500: "Something went wrong on the server; nothing was computed. Please try again.",
 }

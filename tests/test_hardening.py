@@ -586,3 +586,44 @@ def test_a_forged_host_is_never_reflected(
     assert r.headers.get("Location") == location
     assert not [v for _, v in r.headers.items() if "evil.example" in v]
     assert r.headers["Content-Security-Policy"] == CSP
+
+
+CROSS_SITE_FORM = {"failure_type": "ACLF", "meld": "28", "alt": "240", "tbil": "320"}
+
+
+@pytest.mark.parametrize("path", ["/", "/save", "/open", "/api/v1/assess", "/api/v1/meld"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Sec-Fetch-Site": "cross-site"}, id="fetch-cross-site"),
+        pytest.param({"Sec-Fetch-Site": "same-site"}, id="fetch-same-site"),
+        pytest.param({"Origin": "https://evil.example"}, id="origin-other-host"),
+        pytest.param({"Origin": "null"}, id="origin-null"),
+    ],
+)
+def test_a_post_from_another_site_is_refused(
+    client: FlaskClient, path: str, headers: dict[str, str]
+) -> None:
+    """Another site's page cannot post the form, trigger a save or call the API."""
+    r = client.post(path, data=CROSS_SITE_FORM, headers=headers)
+    assert r.status_code == 403
+    assert r.headers["Content-Security-Policy"] == CSP
+    assert r.headers["Cache-Control"] == NO_STORE
+    assert b"ACLF" not in r.data and b"320" not in r.data  # nothing was computed
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Sec-Fetch-Site": "same-origin"}, id="fetch-same-origin"),
+        pytest.param({"Sec-Fetch-Site": "none"}, id="fetch-none"),
+        pytest.param({"Origin": "http://localhost"}, id="origin-same-host"),
+        pytest.param({}, id="no-browser-headers"),
+    ],
+)
+def test_a_post_from_the_apps_own_pages_is_accepted(
+    client: FlaskClient, headers: dict[str, str]
+) -> None:
+    r = client.post("/", data=CROSS_SITE_FORM, headers=headers)
+    assert r.status_code == 200
+    assert b"Expected MELD after MSCT" in r.data

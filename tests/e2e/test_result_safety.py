@@ -279,3 +279,18 @@ def test_h01_no_chance_range_or_implied_decline_on_the_printout(
         assert "baseline meld ≥ 20" not in text
     else:
         assert "expected meld after msct: about" in text
+
+
+def test_another_sites_page_cannot_post_the_form(page: Any, server_url: str) -> None:
+    """A page that is not the app's own posts the form: the browser says so, and the
+    server refuses before computing anything (no result renders on the app's origin)."""
+    page.set_content(
+        f'<form method="post" action="{server_url}/">'
+        '<input name="failure_type" value="ACLF"><input name="meld" value="28">'
+        '<input name="alt" value="240"><input name="tbil" value="320">'
+        '<button type="submit">go</button></form>'
+    )
+    with page.expect_navigation():
+        page.click("button")
+    assert "only accepts requests from its own pages" in page.inner_text("body")
+    assert "Expected MELD after MSCT" not in page.content()
