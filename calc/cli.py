@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Callable
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
-from .evidence import FailureType
+from .fields import FIELDS, Adapter, Field, Kind, error_target
 from .version import __version__
 
-# "ACLF, CLF, ALF or SALF": the types the input accepts, from the one list.
-FAILURE_TYPES_TEXT = (
-    ", ".join(ft.value for ft in list(FailureType)[:-1]) + f" or {list(FailureType)[-1].value}"
-)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> NoReturn:
@@ -53,30 +51,40 @@ def main() -> None:
     """
 
 
-def _lab_options(f: Any) -> Any:
-    """The MELD lab options shared by ``calc assess`` and ``calc meld``."""
-    options = [
-        click.option("--inr", default=None, help="INR (no unit), 0.5–20."),
-        click.option("--creatinine", default=None, help="Creatinine, in --creatinine-unit."),
-        # Lab units have no default, as in the API: creatinine 20 reads as MELD 27 in
-        # mg/dL and MELD 14 in μmol/L, both valid, so a guessed unit is a silent slip.
-        click.option(
-            "--creatinine-unit", default=None, help="mg/dL or umol/L (required with --creatinine)."
-        ),
-        click.option(
-            "--dialysis/--no-dialysis",
-            default=False,
-            show_default=True,
-            help="Dialysis at least twice in the past week (or 24 h of CVVHD).",
-        ),
-        click.option("--sodium", default=None, help="Sodium, mmol/L (for MELD-Na, MELD 3.0)."),
-        click.option("--albumin", default=None, help="Albumin, in --albumin-unit (MELD 3.0)."),
-        click.option("--albumin-unit", default=None, help="g/dL or g/L (required with --albumin)."),
-        click.option("--sex", default=None, help="female or male (MELD 3.0)."),
+def _option(field: Field) -> Any:
+    """The ``calc assess`` option of a field of the table (calc.fields): name, help, default."""
+    name = field.cli
+    assert name is not None
+    if field.kind is Kind.FLAG:
+        flag = f"{name}/--no-{name.removeprefix('--')}"
+        return click.option(flag, default=False, show_default=True, help=field.cli_help)
+    if field.required:
+        return click.option(name, required=True, help=field.cli_help)
+    # Lab units have no default, as in the API (calc.fields): a guessed unit is a silent slip.
+    if field.default is None:
+        return click.option(name, default=None, help=field.cli_help)
+    return click.option(name, default=field.default, show_default=True, help=field.cli_help)
+
+
+def _options(group: str) -> Callable[[_F], _F]:
+    """The options of the table's fields in ``group`` ("" for the baseline, "labs", "followup")."""
+    fields = [
+        f
+        for f in FIELDS
+        if f.cli is not None and (f.api.split(".")[0] if "." in f.api else "") == group
     ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+
+    def decorate(f: _F) -> _F:
+        for field in reversed(fields):
+            f = _option(field)(f)
+        return f
+
+    return decorate
+
+
+def _lab_options(f: _F) -> _F:
+    """The MELD lab options shared by ``calc assess`` and ``calc meld``."""
+    return _options("labs")(f)
 
 
 def _labs(params: dict[str, Any]) -> dict[str, Any]:
@@ -118,31 +126,9 @@ def _followup(params: dict[str, Any]) -> dict[str, Any] | None:
     return followup or None
 
 
-def _followup_options(f: Any) -> Any:
-    options = []
-    for key, what in (
-        ("alt-day15", "Follow-up ALT at about day 15, in --alt-unit."),
-        ("tbil-day60", "Follow-up TBIL at about day 60, in --tbil-unit."),
-        ("tbil-day90", "Follow-up TBIL at about day 90, in --tbil-unit."),
-        ("meld-followup", "Follow-up MELD (classic MELD points)."),
-    ):
-        options += [
-            click.option(f"--{key}", default=None, help=what),
-            click.option(f"--{key}-day", default=None, help="Its day after MSCT (0–365)."),
-            click.option(f"--{key}-date", default=None, help="Or its date, YYYY-MM-DD."),
-        ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
 def _option_name(field: str) -> str:
     """An error key (``labs.inr``, ``followup.alt_day15``) as the option to fix."""
-    name = field.split(".")[-1]
-    name = {"meld": "meld-followup"}.get(name, name) if field.startswith("followup.") else name
-    if field.startswith("labs.bilirubin"):  # the labs' bilirubin is the TBIL
-        name = field.removeprefix("labs.").replace("bilirubin", "tbil")
-    return "--" + name.replace("_", "-")
+    return error_target(field, Adapter.CLI)
 
 
 def _load_evidence() -> Any:
@@ -155,15 +141,9 @@ def _load_evidence() -> Any:
 
 
 @main.command()
-@click.option("--failure-type", required=True, help=f"Type of liver failure: {FAILURE_TYPES_TEXT}.")
-@click.option("--meld", default=None, help="Baseline classic MELD, whole number 6–40 (or labs).")
-@click.option("--alt", required=True, help="ALT, in --alt-unit.")
-@click.option("--alt-unit", default="U/L", show_default=True, help="U/L or ukat/L.")
-@click.option("--tbil", required=True, help="Total bilirubin, in --tbil-unit.")
-@click.option("--tbil-unit", default="umol/L", show_default=True, help="umol/L or mg/dL.")
-@click.option("--transplant-date", default=None, help="Date of MSCT, YYYY-MM-DD (optional).")
+@_options("")
 @_lab_options
-@_followup_options
+@_options("followup")
 @click.option("--json", "as_json", is_flag=True, help="Print the full JSON instead of text.")
 def assess(**params: Any) -> None:
     """Print the assessment of one patient (plain-text summary, or --json).

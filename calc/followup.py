@@ -21,6 +21,7 @@ from enum import StrEnum
 from .evidence import Evidence, FailureType
 from .inputs import (
     ALT_RANGES,
+    DAY_RANGE,
     MELD_RANGE,
     TBIL_PER_UMOL_L,
     TBIL_RANGES,
@@ -53,8 +54,6 @@ IMPLAUSIBLE_RISE_FACTOR = 10.0
 # Types with no pooled MELD change: an ALT fall is never presented as a response there
 # (in acute liver failure a falling ALT can mean a loss of liver cells, not recovery).
 NO_ESTIMATE_TYPES = frozenset({FailureType.ALF, FailureType.SALF})
-# Follow-up days are counted from the day of MSCT (day 0).
-DAY_RANGE = Range("Day after MSCT", "", 0, 365, whole=True)
 
 
 class FollowupKey(StrEnum):

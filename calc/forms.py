@@ -10,45 +10,27 @@ is refused with the same words everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from wtforms import BooleanField, Form, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from .assessment import LAB_VALUE_FIELDS, AssessmentRequest, labs_given, validate_request
-from .evidence import FailureType
-from .inputs import (
-    ALT_RANGES,
-    FAILURE_TYPE_DEFINITIONS,
-    MELD_RANGE,
-    TBIL_RANGES,
-    UNIT_LABELS,
-    AltUnit,
-    InputError,
-    Range,
-    TbilUnit,
-)
-from .meld import (
-    ALBUMIN_RANGES,
-    CREATININE_RANGES,
-    INR_RANGE,
-    SODIUM_RANGE,
-    AlbuminUnit,
-    CreatinineUnit,
-    Sex,
-)
+from .fields import BY_API, FIELDS, Adapter, error_target
+from .inputs import FAILURE_TYPE_DEFINITIONS, UNIT_LABELS, InputError, TbilUnit
+from .meld import AlbuminUnit, CreatinineUnit
 from .savefile import SAVE_NOTICE
 
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
 PATIENT_REF_MAX = 40
 CLINICIAN_MAX = 60
-DATE_HINT = "YYYY-MM-DD, e.g. 2026-03-05"
 # Dates are text, not type=date: the browser's date control shows the locale's order
 # (not the YYYY-MM-DD of the hint) and posts a partly typed date as "", which would read
 # as "not given". The page's script checks data-date fields before submitting.
 # No inputmode: a numeric keypad has no "-" on some phones, and a date needs it.
 DATE_ATTRS = {"autocomplete": "off", "spellcheck": "false"}
+# Fields of the form that are not values of the request (calc.fields).
+NOT_IN_REQUEST = ("patient_ref", "clinician")
 # Fields printed on the summary but never written into a saved file.
 NOT_SAVED = ("clinician",)
 
@@ -80,16 +62,14 @@ FOLLOWS = {
 }
 
 
-def _ranges_hint(ranges: Mapping[Any, Range]) -> str:
-    return " or ".join(r.describe() for r in ranges.values())
+def _choices(values: tuple[str, ...]) -> list[Any]:
+    return [SelectChoice(v, UNIT_LABELS.get(v, v)) for v in values]
 
 
-def _choices(units: Any) -> list[Any]:
-    return [SelectChoice(u.value, UNIT_LABELS.get(u.value, u.value)) for u in units]
-
-
-def _unit_field(name: str, label: str, units: Any, default: Any) -> Any:
+def _unit_field(api: str) -> Any:
     """A unit select, marked with its unit in each system and the baseline unit it follows."""
+    field = BY_API[api]
+    name = field.form
     render = {
         f"data-unit-{system}": chosen[name]
         for system, chosen in UNIT_SYSTEMS.items()
@@ -98,23 +78,28 @@ def _unit_field(name: str, label: str, units: Any, default: Any) -> Any:
     if name in FOLLOWS:
         render["data-follows"] = FOLLOWS[name]
     return SelectField(
-        label,
+        field.label,
         validate_choice=False,
-        choices=_choices(units),
-        default=default.value,
+        choices=_choices(field.choices),
+        default=field.preselected,
         render_kw=render or None,
     )
 
 
-def _number_field(label: str, description: str, **render: str) -> Any:
-    return StringField(label, render_kw={**NUMBER_ATTRS, **render}, description=description)
+def _number_field(api: str, **render: str) -> Any:
+    field = BY_API[api]
+    return StringField(field.label, render_kw={**NUMBER_ATTRS, **render}, description=field.hint)
 
 
-def _day_field(label: str) -> Any:
+def _day_field(api: str) -> Any:
+    return _number_field(api, inputmode="numeric")
+
+
+def _date_field(api: str) -> Any:
+    field = BY_API[api]
+    taken = field.label.replace(": or date taken", ": date taken")
     return StringField(
-        f"{label}: day after MSCT",
-        render_kw={**NUMBER_ATTRS, "inputmode": "numeric"},
-        description="0 to 365",
+        field.label, render_kw={**DATE_ATTRS, "data-date": taken}, description=field.hint
     )
 
 
@@ -131,46 +116,23 @@ def _optional_text(label: str, max_length: int, what: str) -> Any:
     )
 
 
-def _date_field(label: str) -> Any:
-    return StringField(
-        f"{label}: or date taken",
-        render_kw={**DATE_ATTRS, "data-date": f"{label}: date taken"},
-        description=f"{DATE_HINT} (needs the date of MSCT)",
-    )
-
-
 class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     """Baseline values of one patient. Nothing here is stored or logged."""
 
     failure_type = RadioField(
-        "Type of liver failure",
+        BY_API["failure_type"].label,
         validate_choice=False,
-        choices=[SelectChoice(ft.value, ft.value) for ft in FailureType],
+        choices=[SelectChoice(v, v) for v in BY_API["failure_type"].choices],
     )
-    meld = StringField(
-        "Baseline MELD (classic MELD, points)",
-        render_kw={**NUMBER_ATTRS, "inputmode": "numeric"},
-        description=f"Whole number, {MELD_RANGE.describe()}. Or compute it from labs below.",
-    )
-    alt = StringField(
-        "ALT (alanine aminotransferase)",
-        render_kw=NUMBER_ATTRS,
-        description=(
-            f"Greater than zero: {_ranges_hint(ALT_RANGES)}. U/L in both unit systems "
-            "(laboratories report ALT in U/L in both)."
-        ),
-    )
-    alt_unit = _unit_field("alt_unit", "ALT unit", AltUnit, AltUnit.U_L)
-    tbil = StringField(
-        "Total bilirubin (TBIL)",
-        render_kw=NUMBER_ATTRS,
-        description=f"Greater than zero: {_ranges_hint(TBIL_RANGES)}.",
-    )
-    tbil_unit = _unit_field("tbil_unit", "TBIL unit", TbilUnit, TbilUnit.UMOL_L)
+    meld = _number_field("meld", inputmode="numeric")
+    alt = _number_field("alt")
+    alt_unit = _unit_field("alt_unit")
+    tbil = _number_field("tbil")
+    tbil_unit = _unit_field("tbil_unit")
     transplant_date = StringField(
-        "Date of MSCT (optional)",
+        BY_API["transplant_date"].label,
         render_kw={**DATE_ATTRS, "data-date": "Date of MSCT"},
-        description=f"{DATE_HINT}. Gives the calendar date of each check.",
+        description=BY_API["transplant_date"].hint,
     )
     patient_ref = _optional_text(
         "Patient reference",
@@ -185,53 +147,41 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     )
 
     # MELD from labs (bilirubin is the TBIL above).
-    lab_inr = _number_field("INR", f"No unit, {INR_RANGE.describe()}.")
-    lab_creatinine = _number_field("Creatinine", f"{_ranges_hint(CREATININE_RANGES)}.")
-    lab_creatinine_unit = _unit_field(
-        "lab_creatinine_unit", "Creatinine unit", CreatinineUnit, CreatinineUnit.UMOL_L
-    )
+    lab_inr = _number_field("labs.inr")
+    lab_creatinine = _number_field("labs.creatinine")
+    lab_creatinine_unit = _unit_field("labs.creatinine_unit")
     lab_dialysis = BooleanField(
-        "Dialysis at least twice in the past week (or 24 h of CVVHD)",
-        description="Sets creatinine to the formula's cap.",
+        BY_API["labs.dialysis"].label, description=BY_API["labs.dialysis"].hint
     )
-    lab_sodium = _number_field(
-        "Sodium (mmol/L, optional)", f"{SODIUM_RANGE.describe()}. For MELD-Na and MELD 3.0."
-    )
-    lab_albumin = _number_field(
-        "Albumin (optional)", f"{_ranges_hint(ALBUMIN_RANGES)}. For MELD 3.0."
-    )
-    lab_albumin_unit = _unit_field("lab_albumin_unit", "Albumin unit", AlbuminUnit, AlbuminUnit.G_L)
+    lab_sodium = _number_field("labs.sodium")
+    lab_albumin = _number_field("labs.albumin")
+    lab_albumin_unit = _unit_field("labs.albumin_unit")
     lab_sex = SelectField(
-        "Sex (optional, for MELD 3.0)",
+        BY_API["labs.sex"].label,
         validate_choice=False,
-        choices=[SelectChoice("", "Not given"), *(SelectChoice(x.value, x.value) for x in Sex)],
-        default="",
+        choices=[
+            SelectChoice("", "Not given"),
+            *(SelectChoice(v, v) for v in BY_API["labs.sex"].choices),
+        ],
+        default=BY_API["labs.sex"].preselected,
     )
 
     # Follow-up values (all optional).
-    fu_alt = _number_field("Follow-up ALT (about day 15)", f"{_ranges_hint(ALT_RANGES)}.")
-    fu_alt_unit = _unit_field("fu_alt_unit", "Follow-up ALT unit", AltUnit, AltUnit.U_L)
-    fu_alt_day = _day_field("Follow-up ALT")
-    fu_alt_date = _date_field("Follow-up ALT")
-    fu_tbil60 = _number_field("Follow-up TBIL (about day 60)", f"{_ranges_hint(TBIL_RANGES)}.")
-    fu_tbil60_unit = _unit_field(
-        "fu_tbil60_unit", "Follow-up TBIL (day 60) unit", TbilUnit, TbilUnit.UMOL_L
-    )
-    fu_tbil60_day = _day_field("Follow-up TBIL (day 60)")
-    fu_tbil60_date = _date_field("Follow-up TBIL (day 60)")
-    fu_tbil90 = _number_field("Follow-up TBIL (about day 90)", f"{_ranges_hint(TBIL_RANGES)}.")
-    fu_tbil90_unit = _unit_field(
-        "fu_tbil90_unit", "Follow-up TBIL (day 90) unit", TbilUnit, TbilUnit.UMOL_L
-    )
-    fu_tbil90_day = _day_field("Follow-up TBIL (day 90)")
-    fu_tbil90_date = _date_field("Follow-up TBIL (day 90)")
-    fu_meld = _number_field(
-        "Follow-up MELD (classic MELD, points)",
-        f"Whole number, {MELD_RANGE.describe()}.",
-        inputmode="numeric",
-    )
-    fu_meld_day = _day_field("Follow-up MELD")
-    fu_meld_date = _date_field("Follow-up MELD")
+    fu_alt = _number_field("followup.alt_day15.value")
+    fu_alt_unit = _unit_field("followup.alt_day15.unit")
+    fu_alt_day = _day_field("followup.alt_day15.day")
+    fu_alt_date = _date_field("followup.alt_day15.date")
+    fu_tbil60 = _number_field("followup.tbil_day60.value")
+    fu_tbil60_unit = _unit_field("followup.tbil_day60.unit")
+    fu_tbil60_day = _day_field("followup.tbil_day60.day")
+    fu_tbil60_date = _date_field("followup.tbil_day60.date")
+    fu_tbil90 = _number_field("followup.tbil_day90.value")
+    fu_tbil90_unit = _unit_field("followup.tbil_day90.unit")
+    fu_tbil90_day = _day_field("followup.tbil_day90.day")
+    fu_tbil90_date = _date_field("followup.tbil_day90.date")
+    fu_meld = _number_field("followup.meld.value", inputmode="numeric")
+    fu_meld_day = _day_field("followup.meld.day")
+    fu_meld_date = _date_field("followup.meld.date")
 
     request: AssessmentRequest | None = None
     # What a saved file holds, in words (for the form and the result page).
@@ -334,31 +284,26 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
         return valid and self.request is not None
 
 
-# Form field names of each follow-up marker: value, unit, day, date.
+def _followup_names(key: str) -> tuple[str, str | None, str, str]:
+    def name(part: str) -> str | None:
+        field = BY_API.get(f"followup.{key}.{part}")
+        return field.form if field is not None else None
+
+    value, day, taken = name("value"), name("day"), name("date")
+    assert value is not None and day is not None and taken is not None
+    return value, name("unit"), day, taken
+
+
+# Form field names of each follow-up marker: value, unit, day, date (calc.fields).
 FOLLOWUP_FIELDS: dict[str, tuple[str, str | None, str, str]] = {
-    "alt_day15": ("fu_alt", "fu_alt_unit", "fu_alt_day", "fu_alt_date"),
-    "tbil_day60": ("fu_tbil60", "fu_tbil60_unit", "fu_tbil60_day", "fu_tbil60_date"),
-    "tbil_day90": ("fu_tbil90", "fu_tbil90_unit", "fu_tbil90_day", "fu_tbil90_date"),
-    "meld": ("fu_meld", None, "fu_meld_day", "fu_meld_date"),
-}
-_ERROR_FIELDS = {
-    "labs": "lab_inr",
-    "labs.bilirubin": "tbil",
-    "labs.bilirubin_unit": "tbil_unit",
-    "followup": "fu_alt",
-    **{f"followup.{key}": names[0] for key, names in FOLLOWUP_FIELDS.items()},
+    key: _followup_names(key)
+    for key in dict.fromkeys(f.api.split(".")[1] for f in FIELDS if f.api.startswith("followup."))
 }
 
 
 def error_field(key: str) -> str:
     """The form field that shows an error of the core (``labs.inr`` -> ``lab_inr``)."""
-    if key in _ERROR_FIELDS:
-        return _ERROR_FIELDS[key]
-    if key.startswith("labs."):
-        return "lab_" + key.removeprefix("labs.")
-    if key.startswith("followup."):
-        return "fu_alt"
-    return key
+    return error_target(key, Adapter.FORM)
 
 
 FAILURE_TYPE_HINTS = {ft.value: text for ft, text in FAILURE_TYPE_DEFINITIONS.items()}

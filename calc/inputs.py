@@ -131,6 +131,8 @@ TBIL_PER_UMOL_L: dict[TbilUnit, Decimal] = {
     TbilUnit.UMOL_L: Decimal(1),
     TbilUnit.MG_DL: Decimal(1) / Decimal(repr(UMOL_L_PER_MG_DL)),
 }
+# Follow-up days are counted from the day of MSCT (day 0).
+DAY_RANGE = Range("Day after MSCT", "", 0, 365, whole=True)
 DATE_LOW = date(2000, 1, 1)
 DATE_HIGH = date(2099, 12, 31)
 

@@ -1,23 +1,11 @@
-"""The OpenAPI 3.0 document of the JSON API, built from the same range table."""
+"""The OpenAPI 3.0 document of the JSON API; its request from the field table (calc.fields)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .evidence import FailureType
-from .inputs import (
-    ALT_RANGES,
-    FAILURE_TYPE_DEFINITIONS,
-    MELD_RANGE,
-    TBIL_RANGES,
-    AltUnit,
-    TbilUnit,
-)
+from .fields import BY_API, FIELDS, Field, Kind
 from .meld import CLASSIC_MELD
-
-
-def _ranges_text(ranges: dict[Any, Any]) -> str:
-    return "; ".join(f"{r.describe()}" for r in ranges.values())
 
 
 def _errors_schema() -> dict[str, Any]:
@@ -40,56 +28,65 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
-def _range_by_unit(
-    field: str, unit_field: str, ranges: dict[Any, Any], default: str
-) -> dict[str, Any]:
+def _range_by_unit(field: Field, unit_field: Field) -> dict[str, Any]:
     """The range of ``field`` depends on ``unit_field`` (absent: the default unit)."""
+    assert field.ranges is not None
     rules: list[dict[str, Any]] = []
-    for unit, r in ranges.items():
+    for unit, r in field.ranges.items():
+        default = unit == unit_field.default
         rule: dict[str, Any] = {
             "properties": {
                 # the default unit also stands for an absent or null unit
-                unit_field: {"enum": [unit.value, None] if unit == default else [unit.value]},
-                field: {"minimum": r.low, "maximum": r.high},
+                unit_field.api: {"enum": [unit, None] if default else [unit]},
+                field.api: {"minimum": r.low, "maximum": r.high},
             }
         }
-        if unit != default:
-            rule["required"] = [unit_field]
+        if not default:
+            rule["required"] = [unit_field.api]
         rules.append(rule)
     return {"oneOf": rules}
 
 
-def _lab_properties() -> dict[str, Any]:
-    from .meld import LAB_RANGES
-
-    def number(field: str) -> dict[str, Any]:
-        ranges = LAB_RANGES[field].values()
-        return {
-            "type": "number",
+def request_property(field: Field) -> dict[str, Any]:
+    """The schema of one field of the table (calc.fields): type, enum, bounds, description."""
+    schema: dict[str, Any]
+    if field.kind is Kind.NUMBER:
+        assert field.ranges is not None
+        ranges = field.ranges.values()
+        schema = {
+            "type": "integer" if all(r.whole for r in ranges) else "number",
             "minimum": min(r.low for r in ranges),
             "maximum": max(r.high for r in ranges),
-            "description": "Allowed: " + "; ".join(r.describe() for r in ranges) + ".",
         }
+    elif field.kind is Kind.FLAG:
+        schema = {"type": "boolean"}
+    elif field.kind is Kind.DATE:
+        schema = {"type": "string", "format": "date"}
+    elif field.default is None:
+        schema = {"type": "string", "enum": list(field.choices)}
+    else:  # absent or null: the default
+        schema = {
+            "type": "string",
+            "nullable": True,
+            "enum": [*field.choices, None],
+            "default": field.default,
+        }
+    if field.api_help:
+        schema["description"] = field.api_help
+    return schema
 
+
+def _properties(prefix: str) -> dict[str, Any]:
+    """The properties of the request's fields whose API name starts with ``prefix``."""
     return {
-        "bilirubin": number("bilirubin"),
-        "bilirubin_unit": {"type": "string", "enum": ["mg/dL", "umol/L"]},
-        "inr": number("inr"),
-        "creatinine": number("creatinine"),
-        "creatinine_unit": {"type": "string", "enum": ["mg/dL", "umol/L"]},
-        "dialysis": {
-            "type": "boolean",
-            "description": "Dialysis at least twice in the past week, or 24 h of CVVHD.",
-        },
-        "sodium": number("sodium"),
-        "albumin": number("albumin"),
-        "albumin_unit": {"type": "string", "enum": ["g/dL", "g/L"]},
-        "sex": {"type": "string", "enum": ["female", "male"]},
+        f.api.removeprefix(prefix): request_property(f)
+        for f in FIELDS
+        if f.api.startswith(prefix) and "." not in f.api.removeprefix(prefix)
     }
 
 
 def lab_schemas() -> dict[str, Any]:
-    props = _lab_properties()
+    props = _properties("labs.")
     labs = {
         "type": "object",
         "additionalProperties": False,
@@ -125,23 +122,15 @@ def lab_schemas() -> dict[str, Any]:
 
 
 def followup_schema() -> dict[str, Any]:
-    def item(unit_enum: list[str] | None, low: float, high: float) -> dict[str, Any]:
-        props: dict[str, Any] = {
-            "value": {"type": "number", "minimum": low, "maximum": high},
-            "day": {"type": "integer", "minimum": 0, "maximum": 365},
-            "date": {"type": "string", "format": "date"},
-        }
-        if unit_enum:
-            props["unit"] = {"type": "string", "enum": unit_enum}
+    def item(key: str) -> dict[str, Any]:
         return {
             "type": "object",
             "additionalProperties": False,
             "required": ["value"],
-            "properties": props,
+            "properties": _properties(f"followup.{key}."),
         }
 
-    alt = list(ALT_RANGES.values())
-    tbil = list(TBIL_RANGES.values())
+    keys = dict.fromkeys(f.api.split(".")[1] for f in FIELDS if f.api.startswith("followup."))
     return {
         "type": "object",
         "additionalProperties": False,
@@ -150,18 +139,7 @@ def followup_schema() -> dict[str, Any]:
             "MSCT. A value without a `unit` is read in the baseline unit of the same analyte "
             "(`alt_unit`, `tbil_unit`)."
         ),
-        "properties": {
-            "alt_day15": item(
-                [u.value for u in AltUnit], min(r.low for r in alt), max(r.high for r in alt)
-            ),
-            "tbil_day60": item(
-                [u.value for u in TbilUnit], min(r.low for r in tbil), max(r.high for r in tbil)
-            ),
-            "tbil_day90": item(
-                [u.value for u in TbilUnit], min(r.low for r in tbil), max(r.high for r in tbil)
-            ),
-            "meld": item(None, MELD_RANGE.low, MELD_RANGE.high),
-        },
+        "properties": {key: item(key) for key in keys},
     }
 
 
@@ -394,72 +372,29 @@ def evidence_sources_schema() -> dict[str, Any]:
 
 
 def openapi_document(version: str) -> dict[str, Any]:
-    alt_low = min(r.low for r in ALT_RANGES.values())
-    alt_high = max(r.high for r in ALT_RANGES.values())
-    tbil_low = min(r.low for r in TBIL_RANGES.values())
-    tbil_high = max(r.high for r in TBIL_RANGES.values())
+    baseline = _properties("")
+    baseline["transplant_date"] = {
+        "type": "string",
+        "nullable": True,
+        "anyOf": [
+            # "format" with "pattern": a real date from 2000-01-01 to 2099-12-31
+            {"format": "date", "pattern": "^20[0-9]{2}-"},
+            {"pattern": "^\\s*$"},  # blank: no date, as absent or null
+        ],
+        "description": BY_API["transplant_date"].api_help,
+    }
     request_schema = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["failure_type", "alt", "tbil"],
+        "required": [f.api for f in FIELDS if f.required],
         "allOf": [
-            _range_by_unit("alt", "alt_unit", ALT_RANGES, AltUnit.U_L),
-            _range_by_unit("tbil", "tbil_unit", TBIL_RANGES, TbilUnit.UMOL_L),
+            _range_by_unit(BY_API["alt"], BY_API["alt_unit"]),
+            _range_by_unit(BY_API["tbil"], BY_API["tbil_unit"]),
             # The baseline MELD is typed, or computed from the labs (or both).
             {"anyOf": [{"required": ["meld"]}, {"required": ["labs"]}]},
         ],
         "properties": {
-            "failure_type": {
-                "type": "string",
-                "enum": [f.value for f in FailureType],
-                "description": "; ".join(
-                    f"{ft.value}: {text}" for ft, text in FAILURE_TYPE_DEFINITIONS.items()
-                ),
-            },
-            "meld": {
-                "type": "integer",
-                "minimum": MELD_RANGE.low,
-                "maximum": MELD_RANGE.high,
-                "description": "Baseline classic MELD, a whole number.",
-            },
-            "alt": {
-                "type": "number",
-                "minimum": alt_low,
-                "maximum": alt_high,
-                "description": f"ALT in alt_unit. Allowed: {_ranges_text(ALT_RANGES)}.",
-            },
-            "alt_unit": {
-                "type": "string",
-                "nullable": True,
-                "enum": [*(u.value for u in AltUnit), None],
-                "default": AltUnit.U_L.value,
-                "description": "Absent or null: U/L.",
-            },
-            "tbil": {
-                "type": "number",
-                "minimum": tbil_low,
-                "maximum": tbil_high,
-                "description": (
-                    f"Total bilirubin in tbil_unit. Allowed: {_ranges_text(TBIL_RANGES)}."
-                ),
-            },
-            "tbil_unit": {
-                "type": "string",
-                "nullable": True,
-                "enum": [*(u.value for u in TbilUnit), None],
-                "default": TbilUnit.UMOL_L.value,
-                "description": "Absent or null: umol/L.",
-            },
-            "transplant_date": {
-                "type": "string",
-                "nullable": True,
-                "anyOf": [
-                    # "format" with "pattern": a real date from 2000-01-01 to 2099-12-31
-                    {"format": "date", "pattern": "^20[0-9]{2}-"},
-                    {"pattern": "^\\s*$"},  # blank: no date, as absent or null
-                ],
-                "description": "Optional date of MSCT, YYYY-MM-DD, 2000-01-01 to 2099-12-31.",
-            },
+            **baseline,
             "labs": {
                 "allOf": [{"$ref": "#/components/schemas/Labs"}],
                 "description": (
