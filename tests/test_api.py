@@ -503,6 +503,7 @@ def assess_json(client: FlaskClient, **body: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("failure_type", ALL_TYPES)
+@pytest.mark.hazard("H-01")
 def test_h01_no_chance_of_improvement_in_the_api(client: FlaskClient, failure_type: str) -> None:
     d = assess_json(client, failure_type=failure_type)
     assert not [k for k in keys_in(d) if "chance" in k.lower() or "probab" in k.lower()]
@@ -510,6 +511,7 @@ def test_h01_no_chance_of_improvement_in_the_api(client: FlaskClient, failure_ty
 
 
 @pytest.mark.parametrize("failure_type", ["ACLF", "CLF"])
+@pytest.mark.hazard("H-02")
 def test_h02_no_range_from_the_plus_minus_in_the_api(
     client: FlaskClient, failure_type: str
 ) -> None:
@@ -524,12 +526,14 @@ def test_h02_no_range_from_the_plus_minus_in_the_api(
 
 
 @pytest.mark.parametrize("failure_type", ALL_TYPES)
+@pytest.mark.hazard("H-03")
 def test_h03_no_implied_tbil_decline_in_the_api(client: FlaskClient, failure_type: str) -> None:
     d = assess_json(client, failure_type=failure_type, tbil=320)
     assert not [k for k in keys_in(d) if "decline" in k.lower()]
     assert "implied decline" not in json.dumps(d, ensure_ascii=False).lower()
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_api_headline_is_whole_and_json_keeps_precision(client: FlaskClient) -> None:
     # Cao 2018 abstract: 28 − 14.93 = 13.07 (exact), shown as 13.
     mr = assess_json(client)["meld_reduction"]
@@ -540,6 +544,7 @@ def test_h04_api_headline_is_whole_and_json_keeps_precision(client: FlaskClient)
     assert d["meld_reduction"]["expected_meld_after_display"] == 6
 
 
+@pytest.mark.hazard("H-05")
 def test_h05_api_context_evidence_for_aclf(client: FlaskClient, evidence: Evidence) -> None:
     d = assess_json(client)
     ctx = d["context_evidence"]
@@ -567,6 +572,7 @@ REFERENCE_BODY = json.loads(REFERENCE_JSON)
 
 
 @pytest.mark.parametrize("failure_type", ["CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-05")
 def test_h05_api_no_controlled_estimate_outside_aclf(
     client: FlaskClient, failure_type: str
 ) -> None:
@@ -583,6 +589,7 @@ def test_h05_api_no_controlled_estimate_outside_aclf(
 
 
 @pytest.mark.parametrize("failure_type", ["SALF", "salf"])
+@pytest.mark.hazard("H-06")
 def test_h06_api_accepts_salf_without_an_estimate(client: FlaskClient, failure_type: str) -> None:
     d = assess_json(client, failure_type=failure_type)
     assert d["input"]["failure_type"] == "SALF"
@@ -599,6 +606,7 @@ def test_h06_api_accepts_salf_without_an_estimate(client: FlaskClient, failure_t
     assert "Baseline MELD ≥ 20" not in d["summary_text"]
 
 
+@pytest.mark.hazard("H-07")
 def test_h07_api_clf_meld_15_is_warned(client: FlaskClient) -> None:
     d = assess_json(client, failure_type="CLF", meld=15)
     assert "baseline_meld_below_20" in [w["code"] for w in d["warnings"]]
@@ -608,6 +616,7 @@ def test_h07_api_clf_meld_15_is_warned(client: FlaskClient) -> None:
 LABS_H10 = {"inr": 2.0, "creatinine": 1.0, "creatinine_unit": "mg/dL", "dialysis": False}
 
 
+@pytest.mark.hazard("H-10")
 def test_h10_api_tbil_in_the_wrong_unit_with_labs(client: FlaskClient) -> None:
     # Classic MELD (OPTN/UNOS; labs below 1 set to 1; MELD(i) to the tenth, × 10), by hand:
     # 12.5 μmol/L = 0.73 mg/dL -> 1: 1.12 ln 2 + 0.643 = 1.4193 -> 1.4 -> MELD 14;
@@ -622,6 +631,7 @@ def test_h10_api_tbil_in_the_wrong_unit_with_labs(client: FlaskClient) -> None:
     assert "tbil_below_type_definition" not in [w["code"] for w in mg["warnings"]]
 
 
+@pytest.mark.hazard("H-10")
 def test_h10_api_tbil_in_the_wrong_unit_without_labs(client: FlaskClient) -> None:
     d = assess_json(client, tbil=12.5, tbil_unit="umol/L")
     assert d["warnings"][0]["code"] == "tbil_below_type_definition"
@@ -642,6 +652,7 @@ def test_h10_api_tbil_in_the_wrong_unit_without_labs(client: FlaskClient) -> Non
     ],
     ids=["mg/dL-inherited", "unit-given", "umol/L-default"],
 )  # fmt: skip
+@pytest.mark.hazard("H-11")
 def test_h11_followup_tbil_without_a_unit_takes_the_baseline_unit(
     client: FlaskClient,
     baseline: dict[str, Any],
@@ -657,6 +668,7 @@ def test_h11_followup_tbil_without_a_unit_takes_the_baseline_unit(
     assert "tbil_day60_check_unit" not in [w["code"] for w in d["warnings"]]
 
 
+@pytest.mark.hazard("H-12")
 def test_h12_api_alt_1_2_is_warned(client: FlaskClient) -> None:
     # "1.200" for 1200 reads as 1.2 U/L: below 5 U/L, a warning (not a refusal).
     d = assess_json(client, alt=1.2)
@@ -665,6 +677,7 @@ def test_h12_api_alt_1_2_is_warned(client: FlaskClient) -> None:
     assert "1,200 into 1.200" in w["message"]
 
 
+@pytest.mark.hazard("H-13")
 def test_h13_api_worsening_comes_first(client: FlaskClient) -> None:
     # ACLF MELD 27 → 33, TBIL 320 → 464 μmol/L (+45 %), ALT 240 → 139 U/L.
     d = assess_json(
@@ -681,17 +694,20 @@ def test_h13_api_worsening_comes_first(client: FlaskClient) -> None:
     assert "MELD has risen from 27 to 33" in d["warnings"][0]["message"]
 
 
+@pytest.mark.hazard("H-17")
 def test_h17_api_baseline_meld_8_is_warned(client: FlaskClient) -> None:
     codes = [w["code"] for w in assess_json(client, meld=8)["warnings"]]
     assert codes[0] == "meld_below_10"
     assert "meld_below_10" not in [w["code"] for w in assess_json(client, meld=10)["warnings"]]
 
 
+@pytest.mark.hazard("H-18")
 def test_h18_api_alt_3_is_warned(client: FlaskClient) -> None:
     codes = [w["code"] for w in assess_json(client, alt=3)["warnings"]]
     assert codes == ["alt_below_5"]
 
 
+@pytest.mark.hazard("H-19")
 def test_h19_api_followup_in_the_other_unit_asks_for_the_unit(client: FlaskClient) -> None:
     # Baseline TBIL 18.7 mg/dL (320 μmol/L); follow-up 6.8 meant in mg/dL but sent as
     # μmol/L: a 98 % fall (6.8 / 319.77 μmol/L), far more often a unit slip than a change.

@@ -252,6 +252,7 @@ def cli_outputs(run_cli: RunCli, **fields: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("failure_type", ALL_TYPES)
+@pytest.mark.hazard("H-01")
 def test_h01_no_chance_of_improvement_in_the_cli(run_cli: RunCli, failure_type: str) -> None:
     for out in cli_outputs(run_cli, failure_type=failure_type):
         assert "chance" not in out.lower()
@@ -260,6 +261,7 @@ def test_h01_no_chance_of_improvement_in_the_cli(run_cli: RunCli, failure_type: 
 
 
 @pytest.mark.parametrize("failure_type", ["ACLF", "CLF"])
+@pytest.mark.hazard("H-02")
 def test_h02_the_plus_minus_as_printed_and_no_range_in_the_cli(
     run_cli: RunCli, failure_type: str
 ) -> None:
@@ -273,6 +275,7 @@ def test_h02_the_plus_minus_as_printed_and_no_range_in_the_cli(
 
 
 @pytest.mark.parametrize("failure_type", ALL_TYPES)
+@pytest.mark.hazard("H-03")
 def test_h03_no_implied_tbil_decline_in_the_cli(run_cli: RunCli, failure_type: str) -> None:
     for out in cli_outputs(run_cli, failure_type=failure_type, tbil="320"):
         assert "implied decline" not in out.lower()
@@ -280,6 +283,7 @@ def test_h03_no_implied_tbil_decline_in_the_cli(run_cli: RunCli, failure_type: s
         assert "241.4" not in out  # 320 − 78.57 = 241.43 μmol/L, the old implied decline
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_the_cli_headline(run_cli: RunCli) -> None:
     text, as_json = cli_outputs(run_cli)
     # Cao 2018 abstract: 28 − 14.93 = 13.07 -> about 13; the JSON keeps 13.07.
@@ -290,6 +294,7 @@ def test_h04_the_cli_headline(run_cli: RunCli) -> None:
     assert (mr["expected_meld_after"], mr["expected_meld_after_display"]) == (13.07, 13)
 
 
+@pytest.mark.hazard("H-05")
 def test_h05_the_cli_shows_the_controlled_evidence_apart(run_cli: RunCli) -> None:
     text, as_json = cli_outputs(run_cli)
     # Ding et al. 2024 abstract (doi:10.12449/JCH240822), as printed.
@@ -304,6 +309,7 @@ def test_h05_the_cli_shows_the_controlled_evidence_apart(run_cli: RunCli) -> Non
 
 
 @pytest.mark.parametrize("failure_type", ["CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-05")
 def test_h05_the_cli_has_no_controlled_estimate_outside_aclf(
     run_cli: RunCli, failure_type: str
 ) -> None:
@@ -316,6 +322,7 @@ def test_h05_the_cli_has_no_controlled_estimate_outside_aclf(
 
 
 @pytest.mark.parametrize("failure_type", ["SALF", "salf"])
+@pytest.mark.hazard("H-06")
 def test_h06_the_cli_accepts_salf(run_cli: RunCli, failure_type: str) -> None:
     text, as_json = cli_outputs(run_cli, failure_type=failure_type)
     assert "Expected MELD after MSCT: no estimate for SALF." in text
@@ -327,6 +334,7 @@ def test_h06_the_cli_accepts_salf(run_cli: RunCli, failure_type: str) -> None:
     assert (d["baseline_stratum"], d["stratum"]) == (None, None)
 
 
+@pytest.mark.hazard("H-12")
 def test_h12_the_cli_refuses_a_thousands_separator(run_cli: RunCli) -> None:
     result = run_cli(*assess_args(alt="1,200"))
     assert result.exit_code == 2

@@ -210,6 +210,7 @@ UNIT_MISSING: list[Any] = [
 
 
 @pytest.mark.parametrize(("args", "option", "labs"), UNIT_MISSING)
+@pytest.mark.hazard("H-20")
 def test_h20_a_lab_unit_is_never_assumed_on_the_command_line(
     run_cli: RunCli, client: FlaskClient, args: list[str], option: str, labs: dict[str, Any]
 ) -> None:

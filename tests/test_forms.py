@@ -136,6 +136,7 @@ def test_every_error_at_once() -> None:
 @pytest.mark.parametrize(
     "partial", ["2026-03", "2026", "2026-03-", "2026-3-5", "26-03-05", "2026-03-05T10", "20260305"]
 )
+@pytest.mark.hazard("H-14")
 def test_h14_a_partly_typed_date_is_refused_not_read_as_not_given(partial: str) -> None:
     form = _form(transplant_date=partial)
     assert not form.validate()
@@ -152,6 +153,7 @@ def test_clinician_name_is_optional_and_at_most_60_characters() -> None:
     assert form.errors == {"clinician": ["Clinician name must be at most 60 characters."]}
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_the_saved_fields_leave_out_the_clinician_name() -> None:
     form = _form(clinician="Dr Sentinel", patient_ref="REF-9")
     assert form.validate()
@@ -162,6 +164,7 @@ def test_h15_the_saved_fields_leave_out_the_clinician_name() -> None:
     assert set(saved) == set(form.as_fields()) - {"clinician"}
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_the_patient_reference_hint_says_it_goes_into_a_saved_file() -> None:
     hint = AssessmentForm().patient_ref.description
     assert "written into a saved file if you save one" in hint
@@ -170,6 +173,7 @@ def test_h15_the_patient_reference_hint_says_it_goes_into_a_saved_file() -> None
     assert "patient reference" in AssessmentForm().save_notice
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_each_unit_system_sets_every_unit_but_alt_to_a_choice_of_its_select() -> None:
     form = AssessmentForm()
     expected = {"tbil_unit", "lab_creatinine_unit", "lab_albumin_unit", "fu_tbil60_unit",
@@ -184,6 +188,7 @@ def test_h11_each_unit_system_sets_every_unit_but_alt_to_a_choice_of_its_select(
     assert UNIT_SYSTEMS["us"]["lab_albumin_unit"] == "g/dL"
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_a_follow_up_unit_starts_at_and_follows_its_baseline_unit() -> None:
     form = AssessmentForm()
     assert FOLLOWS == {"fu_alt_unit": "alt_unit", "fu_tbil60_unit": "tbil_unit",
@@ -193,6 +198,7 @@ def test_h11_a_follow_up_unit_starts_at_and_follows_its_baseline_unit() -> None:
         assert form[follower].choices == form[baseline].choices
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_a_form_carries_values_once_posted_or_refused() -> None:
     assert not AssessmentForm().carries_values()
     assert not AssessmentForm(MultiDict({})).carries_values()

@@ -405,6 +405,40 @@ def test_every_hazard_test_is_listed_under_its_hazard() -> None:
 # python tests/test_hazard_log.py: what is found, to help fill the log
 
 
+def _hazard_marks(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The ids of the ``@pytest.mark.hazard("H-NN")`` marks on a test function."""
+    ids = []
+    for deco in node.decorator_list:
+        if (
+            isinstance(deco, ast.Call)
+            and isinstance(deco.func, ast.Attribute)
+            and deco.func.attr == "hazard"
+            and deco.args
+            and isinstance(deco.args[0], ast.Constant)
+        ):
+            ids.append(str(deco.args[0].value))
+    return ids
+
+
+def test_every_hazard_test_carries_its_hazard_mark() -> None:
+    """``test_hNN_`` is marked ``@pytest.mark.hazard("H-NN")``: the id is named in the
+    test itself, and ``pytest -m hazard`` runs every test that shows a control works."""
+    problems = []
+    for path in sorted(TESTS_DIR.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            match = HAZARD_NAME.match(node.name)
+            marks = _hazard_marks(node)
+            where = f"{path.relative_to(ROOT)}::{node.name}"
+            if match and marks != [f"H-{match.group(1)}"]:
+                problems.append(f"{where}: marked {marks}, named H-{match.group(1)}")
+            elif not match and marks:
+                problems.append(f"{where}: marked {marks} but not named test_hNN_")
+    assert not problems, "hazard marks and names disagree:" + _listing(problems)
+
+
 def main() -> int:
     hazards = {h.hazard_id: h for h in log_hazards()} if LOG.is_file() else {}
     found = hazard_tests_by_name()

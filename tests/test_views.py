@@ -350,6 +350,7 @@ def test_open_without_a_file(client: FlaskClient) -> None:
     assert "The file is empty." in r.get_data(as_text=True)
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_each_save_has_a_file_name_of_its_own_with_no_patient_value(
     client: FlaskClient,
 ) -> None:
@@ -371,6 +372,7 @@ def test_h15_each_save_has_a_file_name_of_its_own_with_no_patient_value(
             assert all(value not in name for name in names)
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_the_clinician_name_is_not_written_into_the_saved_file(client: FlaskClient) -> None:
     r = client.post("/save", data={**GOOD, "clinician": "Dr Sentinel-Clinician"})
     assert r.status_code == 200
@@ -384,6 +386,7 @@ def test_h15_the_clinician_name_is_not_written_into_the_saved_file(client: Flask
     assert "unknown input &#39;clinician&#39;" in r.get_data(as_text=True)
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_opening_says_whose_assessment_and_when_in_words(client: FlaskClient) -> None:
     r = _open(client, _file(GOOD))
     assert r.status_code == 200
@@ -398,6 +401,7 @@ def test_h15_opening_says_whose_assessment_and_when_in_words(client: FlaskClient
     )
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_a_version_1_file_opens_saying_its_date_is_not_covered(client: FlaskClient) -> None:
     kept = {k: v for k, v in GOOD.items() if v}
     document = {
@@ -416,12 +420,14 @@ def test_h15_a_version_1_file_opens_saying_its_date_is_not_covered(client: Flask
     assert "its saved date is not covered by its checksum" in text
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_a_file_too_large_is_reported_with_its_real_size(client: FlaskClient) -> None:
     r = _open(client, b" " * 12_000)
     assert r.status_code == 422
     assert "(12,000 bytes; at most 8,192 bytes)" in r.get_data(as_text=True)
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_the_form_says_what_a_saved_file_holds(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     assert savefile.SAVE_NOTICE in html
@@ -443,6 +449,7 @@ def test_h15_the_form_says_what_a_saved_file_holds(client: FlaskClient) -> None:
     ],
 )
 @pytest.mark.parametrize("partial", ["2026-03", "2026", "2026-03-", "2026-3-5"])
+@pytest.mark.hazard("H-14")
 def test_h14_a_partly_typed_date_is_refused_by_the_server(
     client: FlaskClient, field: str, words: str, partial: str
 ) -> None:
@@ -457,6 +464,7 @@ def test_h14_a_partly_typed_date_is_refused_by_the_server(
     assert f'value="{partial}"' in html  # kept as typed, not silently dropped
 
 
+@pytest.mark.hazard("H-14")
 def test_h14_dates_are_text_fields_with_the_format_in_the_hint(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     names = ["transplant_date", "fu_alt_date", "fu_tbil60_date", "fu_tbil90_date", "fu_meld_date"]
@@ -476,6 +484,7 @@ UNIT_SELECTS = ["tbil_unit", "lab_creatinine_unit", "lab_albumin_unit", "fu_tbil
                 "fu_tbil90_unit"]  # fmt: skip
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_every_unit_select_carries_its_unit_in_each_system(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     selects = {a.get("name"): a for tag, a in _tags(html) if tag == "select"}
@@ -501,6 +510,7 @@ def test_h11_every_unit_select_carries_its_unit_in_each_system(client: FlaskClie
         assert selected and f'selected value="{si[name]}"' in selected.group(0), name
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_the_unit_system_choice_is_never_posted(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     form = re.search(r'<form[^>]*class="assessment-form".*?</form>', html, re.S)
@@ -512,6 +522,7 @@ def test_h11_the_unit_system_choice_is_never_posted(client: FlaskClient) -> None
     assert 'name="unit_system"' not in r.get_data(as_text=True)  # not carried on
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_a_form_with_values_is_marked_so_its_units_stay_as_entered(
     client: FlaskClient,
 ) -> None:
@@ -568,6 +579,7 @@ def _headline(html: str) -> str:
 
 
 @pytest.mark.parametrize("failure_type", ALL_TYPES)
+@pytest.mark.hazard("H-01")
 def test_h01_no_chance_of_improvement_on_the_page(client: FlaskClient, failure_type: str) -> None:
     text = _text(_page(client, failure_type=failure_type))
     assert "chance" not in text.lower()
@@ -576,6 +588,7 @@ def test_h01_no_chance_of_improvement_on_the_page(client: FlaskClient, failure_t
 
 
 @pytest.mark.parametrize("failure_type", ["ACLF", "CLF"])
+@pytest.mark.hazard("H-02")
 def test_h02_the_plus_minus_as_printed_and_no_range_on_the_page(
     client: FlaskClient, failure_type: str
 ) -> None:
@@ -595,12 +608,14 @@ def test_h02_the_plus_minus_as_printed_and_no_range_on_the_page(
 
 
 @pytest.mark.parametrize("failure_type", ALL_TYPES)
+@pytest.mark.hazard("H-03")
 def test_h03_no_implied_tbil_decline_on_the_page(client: FlaskClient, failure_type: str) -> None:
     text = _text(_page(client, failure_type=failure_type, tbil="320"))
     assert "implied decline" not in text.lower()
     assert "241.4" not in text  # 320 − 78.57 = 241.43 μmol/L, the old implied decline
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_the_headline_says_what_the_number_is(client: FlaskClient) -> None:
     block = _headline(_page(client))
     words = _text(block)
@@ -612,6 +627,7 @@ def test_h04_the_headline_says_what_the_number_is(client: FlaskClient) -> None:
     assert "Read the warnings first" not in words
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_the_floor_warning_comes_before_the_number(client: FlaskClient) -> None:
     # ACLF baseline MELD 14: 14 − 14.93 = −0.93, bounded at the floor of 6.
     block = _headline(_page(client, meld="14"))
@@ -622,6 +638,7 @@ def test_h04_the_floor_warning_comes_before_the_number(client: FlaskClient) -> N
     assert "Limited by the MELD floor" in _text(block)
 
 
+@pytest.mark.hazard("H-05")
 def test_h05_the_page_shows_the_controlled_evidence_apart(client: FlaskClient) -> None:
     html = _page(client)
     text = _text(html)
@@ -648,6 +665,7 @@ def test_h05_the_page_shows_the_controlled_evidence_apart(client: FlaskClient) -
 
 
 @pytest.mark.parametrize("failure_type", ["CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-05")
 def test_h05_no_controlled_estimate_on_the_page_outside_aclf(
     client: FlaskClient, failure_type: str
 ) -> None:
@@ -659,6 +677,7 @@ def test_h05_no_controlled_estimate_on_the_page_outside_aclf(
     assert "context evidence ding2024-abstract-v1" in text  # the version is still named
 
 
+@pytest.mark.hazard("H-06")
 def test_h06_the_form_offers_salf(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     radios = [
@@ -671,6 +690,7 @@ def test_h06_the_form_offers_salf(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("failure_type", ["ALF", "SALF"])
+@pytest.mark.hazard("H-06")
 def test_h06_no_estimate_types_on_the_page(client: FlaskClient, failure_type: str) -> None:
     html = _page(client, failure_type=failure_type)
     text = _text(html)
@@ -683,6 +703,7 @@ def test_h06_no_estimate_types_on_the_page(client: FlaskClient, failure_type: st
     assert "Where the number comes from" not in text
 
 
+@pytest.mark.hazard("H-08")
 def test_h08_the_page_gives_the_alt_finding_not_a_forecast(client: FlaskClient) -> None:
     for failure_type in ALL_TYPES:
         data = {"failure_type": failure_type, "fu_alt": "139", "fu_alt_day": "15"}
@@ -698,6 +719,7 @@ def test_h08_the_page_gives_the_alt_finding_not_a_forecast(client: FlaskClient) 
      {"fu_tbil60": "70", "fu_tbil60_day": "60"}],
     ids=["320", "50", "78.57", "fu-90", "fu-70"],
 )  # fmt: skip
+@pytest.mark.hazard("H-09")
 def test_h09_the_pooled_tbil_is_78_57_never_78_6(
     client: FlaskClient, changes: dict[str, str]
 ) -> None:
@@ -707,6 +729,7 @@ def test_h09_the_pooled_tbil_is_78_57_never_78_6(
     assert not re.search(r"(?<![\d.])78\.6(?!\d)", text)
 
 
+@pytest.mark.hazard("H-12")
 def test_h12_a_thousands_separator_is_refused_in_words(client: FlaskClient) -> None:
     r = client.post("/", data={**GOOD, "alt": "1,200"})
     assert r.status_code == 422
@@ -715,12 +738,14 @@ def test_h12_a_thousands_separator_is_refused_in_words(client: FlaskClient) -> N
     assert 'value="1,200"' in html  # kept as typed
 
 
+@pytest.mark.hazard("H-12")
 def test_h12_a_thousands_point_is_read_as_a_decimal_and_warned(client: FlaskClient) -> None:
     html = _page(client, alt="1.200")  # 1200 typed with a point: 1.2 U/L
     assert 'data-code="alt_below_5"' in html
     assert "ALT 1.2 U/L is below 5 U/L" in _text(html)
 
 
+@pytest.mark.hazard("H-13")
 def test_h13_worsening_is_warned_first_on_the_page(client: FlaskClient) -> None:
     # ACLF MELD 27 → 33, TBIL 320 → 464 μmol/L (+45 %), ALT 240 → 139 U/L.
     html = _page(client, meld="27", fu_alt="139", fu_alt_day="15", fu_tbil60="464",
@@ -730,6 +755,7 @@ def test_h13_worsening_is_warned_first_on_the_page(client: FlaskClient) -> None:
     assert "MELD has risen from 27 to 33" in _text(html)
 
 
+@pytest.mark.hazard("H-14")
 def test_h14_every_result_date_is_also_written_in_words(client: FlaskClient) -> None:
     """A swapped day and month shows: 2026-03-05 is "5 March 2026", never only digits."""
     html = _page(
@@ -744,6 +770,7 @@ def test_h14_every_result_date_is_also_written_in_words(client: FlaskClient) -> 
     assert "4 May 2026" in text and "3 June 2026" in text  # days 60 and 90
 
 
+@pytest.mark.hazard("H-08")
 def test_h08_the_day_windows_are_marked_as_the_calculators_own(client: FlaskClient) -> None:
     text = _text(_page(client))
     assert (
@@ -753,6 +780,7 @@ def test_h08_the_day_windows_are_marked_as_the_calculators_own(client: FlaskClie
     assert "±5 days for ALT, ±15 days for TBIL" in text
 
 
+@pytest.mark.hazard("H-08")
 def test_h08_the_printout_lists_dates_to_check_not_expected_results(
     client: FlaskClient,
 ) -> None:
@@ -797,6 +825,7 @@ def test_the_empty_form_is_rendered_once_and_served_the_same(
     assert list(client.application.extensions["calc_empty_form"]) == [""]
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_the_result_says_what_a_saved_file_holds(client: FlaskClient) -> None:
     text = _text(_page(client))
     assert "The saved file contains the patient reference and the values entered" in text

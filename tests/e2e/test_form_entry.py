@@ -66,6 +66,7 @@ def _submit(page: Any) -> None:
         page.click(SUBMIT)
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_the_unit_system_sets_every_unit_select_and_is_remembered(
     page: Any, server_url: str, browser: Any
 ) -> None:
@@ -106,6 +107,7 @@ def test_h11_the_unit_system_sets_every_unit_select_and_is_remembered(
 
 
 @pytest.mark.parametrize("how", ["edit-inputs", "errors"])
+@pytest.mark.hazard("H-11")
 def test_h11_the_remembered_units_are_not_applied_over_a_form_with_values(
     page: Any, server_url: str, how: str
 ) -> None:
@@ -134,6 +136,7 @@ def test_h11_the_remembered_units_are_not_applied_over_a_form_with_values(
     assert _stored(page) == {"calc.unitSystem": "us"}  # the choice itself is unchanged
 
 
+@pytest.mark.hazard("H-11")
 def test_h11_a_follow_up_unit_follows_the_baseline_unit(page: Any, server_url: str) -> None:
     page.goto(server_url + "/")
     page.select_option("#tbil_unit", "mg/dL")
@@ -167,6 +170,7 @@ def test_h11_a_follow_up_unit_follows_the_baseline_unit(page: Any, server_url: s
         ("fu_tbil60_date", "2026-3-5"),
     ],
 )
+@pytest.mark.hazard("H-14")
 def test_h14_a_partial_date_is_refused_before_submitting(
     page: Any, server_url: str, field: str, typed: str
 ) -> None:

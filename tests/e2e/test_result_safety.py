@@ -106,6 +106,7 @@ def _bottom(page: Any, selector: str) -> float:
     "size",
     [pytest.param((1280, 800), id="laptop-1280x800"), pytest.param((375, 667), id="phone-375x667")],
 )
+@pytest.mark.hazard("H-04")
 def test_h04_headline_what_it_is_and_every_warning_in_the_first_viewport(
     browser: Any, server_url: str, artefacts: Path, size: tuple[int, int]
 ) -> None:
@@ -183,6 +184,7 @@ _PRINT_SIZES = """() => {
     # in print media are the printed ones.
     [pytest.param("A4", 680, id="A4"), pytest.param("Letter", 703, id="Letter")],
 )
+@pytest.mark.hazard("H-16")
 def test_h16_densest_printout_is_one_page_chart_document(
     browser: Any, server_url: str, artefacts: Path, paper: str, content_width_px: int
 ) -> None:
@@ -263,6 +265,7 @@ def test_h16_densest_printout_is_one_page_chart_document(
 
 
 @pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-01")
 def test_h01_no_chance_range_or_implied_decline_on_the_printout(
     page: Any, server_url: str, artefacts: Path, failure_type: str
 ) -> None:

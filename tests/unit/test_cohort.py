@@ -1274,6 +1274,7 @@ def test_any_lab_text_gets_the_engines_answer(rows: list[Row], tmp_path_factory:
 
 
 @pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-01")
 def test_h01_no_chance_of_improvement_column(
     tmp_path: Path, evidence: Evidence, failure_type: str
 ) -> None:
@@ -1288,6 +1289,7 @@ def test_h01_no_chance_of_improvement_column(
 
 
 @pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-03")
 def test_h03_no_implied_tbil_decline_column(
     tmp_path: Path, evidence: Evidence, failure_type: str
 ) -> None:
@@ -1299,6 +1301,7 @@ def test_h03_no_implied_tbil_decline_column(
 
 
 @pytest.mark.parametrize("failure_type", ["SALF", "salf", " Salf "])
+@pytest.mark.hazard("H-06")
 def test_h06_salf_is_accepted_without_an_estimate(
     tmp_path: Path, evidence: Evidence, failure_type: str
 ) -> None:
@@ -1314,6 +1317,7 @@ def test_h06_salf_is_accepted_without_an_estimate(
     assert_matches_engine(rows, [out], evidence)
 
 
+@pytest.mark.hazard("H-07")
 def test_h07_clf_meld_15_is_warned(tmp_path: Path, evidence: Evidence) -> None:
     (out,) = run_rows(tmp_path, evidence, [{**GOOD, "failure_type": "CLF", "meld": "15"}])
     assert "baseline_meld_below_20" in out["warnings"].split(";")
@@ -1336,6 +1340,7 @@ def test_plausibility_warnings_are_the_engines_on_their_thresholds(
 
 
 @pytest.mark.parametrize("failure_type", ["ACLF", "CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-05")
 def test_h05_every_row_names_both_evidence_versions(
     tmp_path: Path, evidence: Evidence, failure_type: str
 ) -> None:

@@ -470,6 +470,7 @@ def test_tbil_marker(
 
 @pytest.mark.parametrize("ft", [ACLF, CLF], ids=str)
 @pytest.mark.parametrize("meld", [6, 15, 28, 40], ids=lambda m: f"meld-{m}")
+@pytest.mark.hazard("H-02")
 def test_h02_unreported_spread_gives_no_range(
     evidence: Evidence, make_inputs: MakeInputs, ft: FailureType, meld: int
 ) -> None:
@@ -484,6 +485,7 @@ def test_h02_unreported_spread_gives_no_range(
 
 
 @pytest.mark.parametrize("ft", list(FailureType), ids=str)
+@pytest.mark.hazard("H-01")
 def test_h01_no_chance_of_improvement_in_the_assessment(
     evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
 ) -> None:
@@ -496,6 +498,7 @@ def test_h01_no_chance_of_improvement_in_the_assessment(
 
 
 @pytest.mark.parametrize("ft", list(FailureType), ids=str)
+@pytest.mark.hazard("H-03")
 def test_h03_no_implied_tbil_decline_in_the_assessment(
     evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
 ) -> None:
@@ -516,6 +519,7 @@ def with_aclf_mean(evidence: Evidence, mean: float) -> Evidence:
     return dataclasses.replace(evidence, meld_reduction={**evidence.meld_reduction, ACLF: mr})
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_headline_is_a_whole_meld_rounded_half_up(
     evidence: Evidence, make_inputs: MakeInputs
 ) -> None:
@@ -530,6 +534,7 @@ def test_h04_headline_is_a_whole_meld_rounded_half_up(
     assert (tie.expected_meld_after, tie.expected_meld_after_display) == (26.5, 27)
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_floor_demotes_the_headline(evidence: Evidence, make_inputs: MakeInputs) -> None:
     # ACLF baseline MELD 14: 14 − 14.93 = −0.93 (Cao 2018 abstract; exact), bounded at 6.
     a = assess(make_inputs(meld=14), evidence)
@@ -544,6 +549,7 @@ def test_h04_floor_demotes_the_headline(evidence: Evidence, make_inputs: MakeInp
 # The controlled evidence (Ding et al. 2024): context, never in the calculation
 
 
+@pytest.mark.hazard("H-05")
 def test_h05_context_never_changes_the_expected_meld(
     evidence: Evidence, make_inputs: MakeInputs
 ) -> None:
@@ -566,6 +572,7 @@ def test_h05_context_never_changes_the_expected_meld(
 
 
 @pytest.mark.parametrize("ft", [CLF, ALF, SALF], ids=str)
+@pytest.mark.hazard("H-05")
 def test_h05_no_controlled_estimate_outside_aclf(
     evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
 ) -> None:
@@ -581,6 +588,7 @@ def test_h05_no_controlled_estimate_outside_aclf(
 
 
 @pytest.mark.parametrize("ft", NO_ESTIMATE, ids=str)
+@pytest.mark.hazard("H-06")
 def test_h06_no_estimate_types_say_for_whom_and_what_is_not_addressed(
     evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
 ) -> None:
@@ -597,6 +605,7 @@ def test_h06_no_estimate_types_say_for_whom_and_what_is_not_addressed(
 
 
 @pytest.mark.parametrize("ft", [ACLF, CLF], ids=str)
+@pytest.mark.hazard("H-06")
 def test_h06_types_with_an_estimate_have_no_such_notes(
     evidence: Evidence, make_inputs: MakeInputs, ft: FailureType
 ) -> None:
@@ -605,6 +614,7 @@ def test_h06_types_with_an_estimate_have_no_such_notes(
     assert (a.population_note, a.scope_note) == (None, None)
 
 
+@pytest.mark.hazard("H-06")
 def test_h06_salf_is_a_type_of_its_own(evidence: Evidence, make_inputs: MakeInputs) -> None:
     a = assess(make_inputs(failure_type="salf"), evidence)
     assert a.inputs.failure_type is SALF
@@ -615,6 +625,7 @@ def test_h06_salf_is_a_type_of_its_own(evidence: Evidence, make_inputs: MakeInpu
 # Baseline MELD below 20, for every type with an estimate
 
 
+@pytest.mark.hazard("H-07")
 def test_h07_clf_meld_15_gets_the_below_20_warning(
     evidence: Evidence, make_inputs: MakeInputs
 ) -> None:
@@ -630,6 +641,7 @@ def test_h07_clf_meld_15_gets_the_below_20_warning(
 # Plausibility: values that are valid but do not fit the patient
 
 
+@pytest.mark.hazard("H-10")
 def test_h10_aclf_tbil_in_the_wrong_unit_is_flagged(
     evidence: Evidence, make_inputs: MakeInputs
 ) -> None:
@@ -647,6 +659,7 @@ def test_h10_aclf_tbil_in_the_wrong_unit_is_flagged(
 
 
 @pytest.mark.parametrize("ft", ["CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-10")
 def test_h10_a_normal_bilirubin_is_flagged_for_the_other_types(
     evidence: Evidence, make_inputs: MakeInputs, ft: str
 ) -> None:
@@ -663,6 +676,7 @@ def test_h10_a_normal_bilirubin_is_flagged_for_the_other_types(
     assert "tbil_below_type_definition" not in codes(raised)
 
 
+@pytest.mark.hazard("H-17")
 def test_h17_baseline_meld_8_is_flagged(evidence: Evidence, make_inputs: MakeInputs) -> None:
     a = assess(make_inputs(meld=8), evidence)
     (w,) = [w for w in a.warnings if w.code == "meld_below_10"]
@@ -671,6 +685,7 @@ def test_h17_baseline_meld_8_is_flagged(evidence: Evidence, make_inputs: MakeInp
     assert "meld_below_10" not in codes(assess(make_inputs(meld=10), evidence))
 
 
+@pytest.mark.hazard("H-18")
 def test_h18_alt_3_is_flagged(evidence: Evidence, make_inputs: MakeInputs) -> None:
     a = assess(make_inputs(alt=3), evidence)
     (w,) = [w for w in a.warnings if w.code == "alt_below_5"]

@@ -24,6 +24,7 @@ def _trajectory(evidence: Evidence, **followup: Any) -> Trajectory | None:
     return build_trajectory(run(request, evidence))
 
 
+@pytest.mark.hazard("H-13")
 def test_h13_observed_meld_is_drawn_beside_the_expected_value(evidence: Evidence) -> None:
     # ACLF getting worse: MELD 27 -> 33 on day 30. Expected after MSCT: 27 - 14.93 = 12.07,
     # shown as "about 12" (Cao et al. 2018 abstract; exact).

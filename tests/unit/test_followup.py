@@ -915,6 +915,7 @@ def with_followup(
     return assess(inputs, evidence, followup=followup)
 
 
+@pytest.mark.hazard("H-13")
 def test_h13_aclf_worsening_comes_first(make_inputs: MakeInputs, evidence: Evidence) -> None:
     # ACLF, MELD 27, ALT 240 U/L, TBIL 320 μmol/L; on follow-up ALT 139 U/L (−42 %),
     # TBIL 464 μmol/L (+45 %: 320 × 1.45 = 464, hand calculation) and MELD 33.
@@ -939,6 +940,7 @@ def test_h13_aclf_worsening_comes_first(make_inputs: MakeInputs, evidence: Evide
 
 
 @pytest.mark.parametrize("failure_type", ["ALF", "SALF"])
+@pytest.mark.hazard("H-13")
 def test_h13_alt_fall_in_acute_failure_is_not_a_response(
     make_inputs: MakeInputs, evidence: Evidence, failure_type: str
 ) -> None:
@@ -967,6 +969,7 @@ def test_no_worsening_warning_when_all_fall(make_inputs: MakeInputs, evidence: E
     assert a.warnings == ()
 
 
+@pytest.mark.hazard("H-08")
 def test_h08_followup_alt_never_says_expected(make_inputs: MakeInputs, evidence: Evidence) -> None:
     for failure_type in ("ACLF", "CLF", "ALF", "SALF"):
         for value in (139, 240, 300):
@@ -1000,6 +1003,7 @@ def test_h08_followup_alt_never_says_expected(make_inputs: MakeInputs, evidence:
         pytest.param(320, 160, False, id="320-to-160-half"),  # a 50 % fall
     ],
 )
+@pytest.mark.hazard("H-19")
 def test_h19_followup_tbil_far_from_baseline_asks_for_the_unit(
     make_inputs: MakeInputs, evidence: Evidence, baseline: float, value: float, warned: bool
 ) -> None:
@@ -1014,6 +1018,7 @@ def test_h19_followup_tbil_far_from_baseline_asks_for_the_unit(
         assert w.title == "Follow-up TBIL far from baseline: check the unit"
 
 
+@pytest.mark.hazard("H-19")
 def test_h19_followup_alt_far_from_baseline_asks_for_the_unit(
     make_inputs: MakeInputs, evidence: Evidence
 ) -> None:

@@ -248,6 +248,7 @@ TEXT_REFUSED: list[Any] = [
 ]
 
 
+@pytest.mark.hazard("H-12")
 def test_h12_thousands_separator_is_refused_with_the_right_spelling() -> None:
     """ALT "1,200" (a thousands separator) is refused and the message shows 1200."""
     (message,) = errors_of(allow_text=True, alt="1,200")["alt"]
@@ -255,6 +256,7 @@ def test_h12_thousands_separator_is_refused_with_the_right_spelling() -> None:
     assert "12.5, not 12,5" in message
 
 
+@pytest.mark.hazard("H-12")
 def test_h12_thousands_separator_as_a_point_reads_as_a_decimal() -> None:
     """ALT "1.200" is a valid decimal, 1.2 U/L: accepted (the engine warns, alt_below_5)."""
     inputs = validate(allow_text=True, alt="1.200")

@@ -353,6 +353,7 @@ def test_every_warning_is_in_the_summary(assessment: Callable[..., Assessment]) 
 
 
 @pytest.mark.parametrize("overrides", PATIENTS)
+@pytest.mark.hazard("H-16")
 def test_h16_note_text_is_at_most_six_lines_with_what_the_chart_needs(
     assessment: Callable[..., Assessment], overrides: dict[str, Any]
 ) -> None:
@@ -447,6 +448,7 @@ def test_date_words(d: date, expected: str) -> None:
     assert date_words(d) == expected
 
 
+@pytest.mark.hazard("H-01")
 def test_h01_percent_text_is_gone() -> None:
     """The chance of improvement had its own formatter; nothing may format one now."""
     assert not hasattr(calc.report, "percent_text")
@@ -508,6 +510,7 @@ def all_keys(value: Any) -> set[str]:
 
 
 @pytest.mark.parametrize("ft", ALL_TYPES)
+@pytest.mark.hazard("H-01")
 def test_h01_no_chance_of_improvement_in_json_or_text(
     assessment: Callable[..., Assessment], ft: str
 ) -> None:
@@ -524,6 +527,7 @@ def test_h01_no_chance_of_improvement_in_json_or_text(
 
 
 @pytest.mark.parametrize("ft", ["ACLF", "CLF"])
+@pytest.mark.hazard("H-02")
 def test_h02_no_range_from_a_plus_minus_of_unreported_kind(
     assessment: Callable[..., Assessment], ft: str
 ) -> None:
@@ -549,6 +553,7 @@ def test_h02_no_range_from_a_plus_minus_of_unreported_kind(
 @pytest.mark.parametrize(
     ("tbil", "unit"), [(320, "umol/L"), (10, "mg/dL")], ids=["320-umol", "10-mg"]
 )
+@pytest.mark.hazard("H-03")
 def test_h03_no_implied_tbil_decline_in_json_or_text(
     assessment: Callable[..., Assessment], ft: str, tbil: float, unit: str
 ) -> None:
@@ -565,6 +570,7 @@ def test_h03_no_implied_tbil_decline_in_json_or_text(
         assert old not in text
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_headline_json_keeps_full_precision(report: Callable[..., dict[str, Any]]) -> None:
     # Cao 2018 abstract: 28 − 14.93 = 13.07, shown as 13; the JSON keeps 13.07 exactly.
     mr = report()["meld_reduction"]
@@ -576,6 +582,7 @@ def test_h04_headline_json_keeps_full_precision(report: Callable[..., dict[str, 
     assert "time point not reported" in mr["what_it_is"]
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_headline_text_is_about_a_whole_number(assessment: Callable[..., Assessment]) -> None:
     a = assessment()
     assert meld_after_text(a) == "about 13"
@@ -588,6 +595,7 @@ def test_h04_headline_text_is_about_a_whole_number(assessment: Callable[..., Ass
     assert "13.07" in line  # the exact working beside it
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_half_up_at_a_tie(
     evidence: Evidence, make_inputs: Callable[..., PatientInputs]
 ) -> None:
@@ -605,6 +613,7 @@ def test_h04_half_up_at_a_tie(
     assert meld_after_text(assess(make_inputs(meld=27), ev)) == "about 27"
 
 
+@pytest.mark.hazard("H-04")
 def test_h04_floor_warning_demotes_the_headline_in_json(
     report: Callable[..., dict[str, Any]],
 ) -> None:
@@ -633,6 +642,7 @@ PRINTED_EFFECT = re.compile(
 )
 
 
+@pytest.mark.hazard("H-05")
 def test_h05_controlled_evidence_for_aclf_as_printed(
     assessment: Callable[..., Assessment],
 ) -> None:
@@ -663,6 +673,7 @@ def test_h05_controlled_evidence_for_aclf_as_printed(
         assert shown[(outcome, time)] == tuple(printed), (outcome, time)
 
 
+@pytest.mark.hazard("H-05")
 def test_h05_context_lines_show_the_ding_numbers_apart(
     assessment: Callable[..., Assessment],
 ) -> None:
@@ -683,6 +694,7 @@ def test_h05_context_lines_show_the_ding_numbers_apart(
 
 
 @pytest.mark.parametrize("ft", ["CLF", "ALF", "SALF"])
+@pytest.mark.hazard("H-05")
 def test_h05_no_controlled_estimate_outside_aclf(
     assessment: Callable[..., Assessment], ft: str
 ) -> None:
@@ -704,6 +716,7 @@ def test_h05_no_controlled_estimate_outside_aclf(
 
 
 @pytest.mark.parametrize("ft", ["ALF", "SALF"])
+@pytest.mark.hazard("H-06")
 def test_h06_no_estimate_types_in_json_and_text(
     assessment: Callable[..., Assessment], ft: str
 ) -> None:
@@ -720,6 +733,7 @@ def test_h06_no_estimate_types_in_json_and_text(
     assert f"no {ft}-specific data" in text
 
 
+@pytest.mark.hazard("H-08")
 def test_h08_alt_is_the_sources_finding_not_a_forecast(
     assessment: Callable[..., Assessment],
 ) -> None:
@@ -738,6 +752,7 @@ def test_h08_alt_is_the_sources_finding_not_a_forecast(
 
 
 @pytest.mark.parametrize("overrides", PATIENTS)
+@pytest.mark.hazard("H-09")
 def test_h09_pooled_tbil_as_printed_never_rounded(
     assessment: Callable[..., Assessment], overrides: dict[str, Any]
 ) -> None:

@@ -87,11 +87,13 @@ def test_a_saved_time_without_its_utc_offset_is_not_written() -> None:
     ],
     ids=["saved-at-date", "saved-at-offset", "app-version", "evidence-version"],
 )
+@pytest.mark.hazard("H-15")
 def test_h15_the_checksum_covers_the_saved_time_and_versions(entry: str, value: str) -> None:
     with pytest.raises(SaveFileError, match="changed after it was saved"):
         savefile.load(_rewrite(**{entry: value}), ALLOWED)
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_each_save_has_a_file_name_of_its_own() -> None:
     names = [savefile.file_name(SAVED_AT) for _ in range(3)]
     for name in names:
@@ -100,6 +102,7 @@ def test_h15_each_save_has_a_file_name_of_its_own() -> None:
     assert len(set(names)) > 1
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_a_version_1_file_opens_and_says_its_date_is_not_covered() -> None:
     saved = savefile.load(_version_1(), ALLOWED)
     assert saved.format_version == 1 and saved.saved_at is None
@@ -119,6 +122,7 @@ def test_h15_a_version_1_file_opens_and_says_its_date_is_not_covered() -> None:
     ],
     ids=["edited-value", "not-a-date", "not-iso"],
 )
+@pytest.mark.hazard("H-15")
 def test_h15_a_version_1_file_is_still_checked(data: bytes, words: str) -> None:
     with pytest.raises(SaveFileError, match=words):
         savefile.load(data, ALLOWED)
@@ -134,6 +138,7 @@ def test_h15_a_version_1_file_is_still_checked(data: bytes, words: str) -> None:
     ],
     ids=["utc", "east", "west"],
 )  # fmt: skip
+@pytest.mark.hazard("H-15")
 def test_h15_opening_says_whose_file_it_is_and_when_in_words(saved_at: str, words: str) -> None:
     document = json.loads(_dump())
     saved = savefile.load(_signed({**document, "saved_at": saved_at}), ALLOWED)
@@ -142,6 +147,7 @@ def test_h15_opening_says_whose_file_it_is_and_when_in_words(saved_at: str, word
     assert "not covered" not in notice and "evidence" not in notice
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_opening_a_file_without_a_reference_says_so() -> None:
     saved = savefile.load(_dump({**FIELDS, "patient_ref": "  "}), ALLOWED)
     notice = savefile.opened_notice(saved, "ev-1")
@@ -162,6 +168,7 @@ def test_opening_a_file_of_other_evidence_says_its_numbers_may_differ() -> None:
         (savefile.READ_LIMIT + 1, "(more than 65,536 bytes;"),
     ],
 )
+@pytest.mark.hazard("H-15")
 def test_h15_a_file_too_large_is_reported_with_its_real_size(size: int, words: str) -> None:
     with pytest.raises(SaveFileError) as info:
         savefile.load(b"x" * size, ALLOWED)
@@ -249,6 +256,7 @@ def test_the_utc_offset_is_written_as_signed_hours_and_minutes() -> None:
     )
 
 
+@pytest.mark.hazard("H-15")
 def test_h15_the_reference_in_the_open_notice_is_isolated_from_the_sentence() -> None:
     # A right-to-left reference (Hebrew letters, then digits) must not reorder the words
     # around it: first strong isolate (U+2068) ... pop directional isolate (U+2069).
