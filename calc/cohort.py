@@ -1,7 +1,8 @@
 """Cohort mode: assess every patient of a CSV file at once (``calc cohort``).
 
-One row per patient in; the same row out, untouched, with every number of the
-assessment appended at full precision. The numbers are computed with numpy
+One row per patient in; the same row out, with every number of the assessment
+appended at full precision (a cell a spreadsheet would read as a formula gets a
+leading ``'``: :func:`_defuse`). The numbers are computed with numpy
 over whole columns, yet equal the single-patient engine's bit for bit: the
 same arithmetic in the same order; the per-failure-type constants (pooled
 mean and spread, the intervals the evidence supports) taken from
@@ -80,6 +81,7 @@ from .inputs import (
     Range,
     TbilUnit,
     alt_to_u_l,
+    is_plain_decimal,
     tbil_to_umol_l,
     validate_inputs,
 )
@@ -219,6 +221,12 @@ DEFAULT_BLOCK_BYTES: Final = 4 << 20  # read 4 MiB at a time (~80,000 rows)
 _WRITE_ROWS: Final = 8192
 
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
+# A spreadsheet reads a cell beginning with one of these as a formula (OWASP, "CSV
+# Injection"): such an output cell gets a leading "'", unless it is a plain number.
+_FORMULA_START: Final = "=+-@\t\r"
+_FORMULA_BYTE: Final = np.zeros(256, bool)
+_FORMULA_BYTE[list(_FORMULA_START.encode("ascii"))] = True
+_SHORT_CELL: Final = 24  # bytes: a signed cell up to this long is checked as a number directly
 
 
 class CohortFileError(ValueError):
@@ -1216,6 +1224,53 @@ def _exact_scores(
 # CSV text of the results
 
 
+def _defuse(text: str) -> str:
+    """The text of an output cell: ``'`` prefixed where a spreadsheet would read a formula
+    (the text begins with ``= + - @``, a tab or a CR), unless it is a plain number."""
+    if text[:1] and text[0] in _FORMULA_START and not is_plain_decimal(text):
+        return "'" + text
+    return text
+
+
+def _defuse_spans(buf: U8Array, start: IntArray, length: IntArray) -> BoolArray:
+    """Which cells ``buf[start : start + length]`` :func:`_defuse` prefixes, with numpy.
+
+    Each cell is followed by a byte of ``buf`` (a comma, a line break or a quote), which
+    is the ``buf[start]`` of an empty cell: never a byte that starts a formula.
+    """
+    first = buf[start]
+    risky = _FORMULA_BYTE[first]
+    signed = np.flatnonzero(risky & ((first == 43) | (first == 45)) & (length > 1))
+    if signed.size:  # a plain number after its sign: only digits and at most one point
+        risky[signed] = ~_signed_decimals(buf, start[signed], length[signed])
+    return risky
+
+
+def _signed_decimals(buf: U8Array, start: IntArray, length: IntArray) -> BoolArray:
+    """Whether each cell (a sign, then at least one more byte) is a plain decimal."""
+    width = int(length.max())
+    if width <= _SHORT_CELL:  # the usual case: look at the cells' bytes only
+        padded = np.concatenate([buf, np.zeros(width, np.uint8)])
+        b = np.lib.stride_tricks.sliding_window_view(padded, width)[start + 1, : width - 1]
+        inside = np.arange(width - 1) < (length - 1)[:, None]
+        digit = (b >= 48) & (b <= 57) & inside  # "0" to "9"
+        dot = (b == 46) & inside
+        n_digits, n_dots = digit.sum(axis=1), dot.sum(axis=1)
+        short: BoolArray = (n_digits + n_dots == length - 1) & (n_dots <= 1) & (n_digits >= 1)
+        return short
+    # Long cells too: count digits and points between the cells' ends with running sums.
+    low, high = int(start.min()), int((start + length).max())
+    seg = buf[low:high]
+    digits = np.zeros(seg.size + 1, np.int32)
+    np.cumsum((seg >= 48) & (seg <= 57), out=digits[1:])
+    dots = np.zeros(seg.size + 1, np.int32)
+    np.cumsum(seg == 46, out=dots[1:])
+    a, b_ = start + 1 - low, start + length - low
+    n_digits, n_dots = digits[b_] - digits[a], dots[b_] - dots[a]
+    long: BoolArray = (n_digits + n_dots == length - 1) & (n_dots <= 1) & (n_digits >= 1)
+    return long
+
+
 def _quote(text: str) -> str:
     """A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break."""
     return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
@@ -1238,7 +1293,7 @@ def _texts(values: AnyArray) -> list[str]:
         return ["true" if x else "false" for x in items]
     if kind in "iu":
         return [str(x) for x in items]
-    return [_quote(str(x)) for x in items]
+    return [_quote(_defuse(str(x))) for x in items]
 
 
 def _same(a: AnyArray, b: AnyArray) -> bool:
@@ -1307,7 +1362,7 @@ def format_rows(parsed: ParsedRows, result: Mapping[str, AnyArray]) -> list[list
     days = inputs.transplant_date.view(np.int64)  # 2000-2099 only: >= 0, NaT < 0
     date_key = np.where(valid & (days >= 0), days, missing)
     added = [
-        [_quote(e).encode("utf-8") if e else b"" for e in parsed.errors],
+        [_quote(_defuse(e)).encode("utf-8") if e else b"" for e in parsed.errors],
         _block(meld_key, [result[c] for c in _MELD_BLOCK]),
         _block(alt_key, [result[c] for c in _ALT_BLOCK]),
         _block(tbil_key, [result[c] for c in _TBIL_BLOCK]),
@@ -1417,7 +1472,11 @@ def _split_plain(data: bytes, width: int, wanted: Mapping[str, int]) -> _Chunk |
             return None
         starts = starts + quoted
         length = length - 2 * quoted
-    lines = data.split(b"\n")
+    # The output lines: the input's, with "'" inserted before each cell that a spreadsheet
+    # would read as a formula (simply quoted or unquoted, the cell stays valid CSV).
+    defuse = _defuse_spans(buf, starts.reshape(-1), length.reshape(-1))
+    out = np.insert(buf, starts.reshape(-1)[defuse], 39).tobytes() if defuse.any() else data
+    lines = out.split(b"\n")
     lines.pop()
     cells = {
         name: _Cells(
@@ -1442,7 +1501,7 @@ def _split_csv(data: bytes, width: int, wanted: Mapping[str, int]) -> _Chunk:
                 f"row: it has {len(rec)} cells but the header names {width} columns{extra}."
             )
             records[i] = (rec + [""] * width)[:width]
-        lines.append(_csv_text(records[i]).encode("utf-8"))
+        lines.append(_csv_text([_defuse(c) for c in records[i]]).encode("utf-8"))
     cells = {name: _Cells.from_texts([r[j] for r in records]) for name, j in wanted.items()}
     return _Chunk(lines=lines, cells=cells, row_errors=row_errors)
 
@@ -1585,6 +1644,8 @@ def assess_csv(
         columns = OUTPUT_COLUMNS
         if any(c in wanted for c in LAB_COLUMNS):
             columns = (*OUTPUT_COLUMNS, *LAB_OUTPUT_COLUMNS)
+        if any(_defuse(name) != name for name in header):
+            header_line = _csv_text([_defuse(name) for name in header]).encode("utf-8")
         sink.write(header_line + b"," + ",".join(columns).encode("ascii") + b"\n")
         rows = assessed = 0
         line_no = 1
@@ -1708,7 +1769,7 @@ def cohort_command(input_path: str, output_path: str) -> None:
     transplant_date (optional); MELD labs as labs_inr, labs_creatinine,
     labs_creatinine_unit, labs_dialysis and optionally labs_bilirubin(_unit),
     labs_sodium, labs_albumin(_unit), labs_sex (then meld may be blank); any other
-    column, such as id, is copied through untouched. A row that cannot be
+    column, such as id, is copied through. A row that cannot be
     assessed gets a message in the error column and the others are assessed. A
     summary goes to standard error.
     """

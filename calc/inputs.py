@@ -148,6 +148,11 @@ class InputError(ValueError):
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 
+def is_plain_decimal(text: str) -> bool:
+    """Whether ``text`` is, as it stands, a plain decimal such as ``240``, ``-1.5``, ``+2``."""
+    return _DECIMAL_TEXT.fullmatch(text) is not None
+
+
 def parse_decimal_text(text: str, rng: Range) -> float:
     """Parse a plain decimal such as ``240`` or ``12.5``; raise ValueError otherwise.
 

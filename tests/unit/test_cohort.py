@@ -11,6 +11,7 @@ the hand calculation beside them.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import os
@@ -23,9 +24,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import calc.cohort
@@ -1349,3 +1351,131 @@ def test_h05_every_row_names_both_evidence_versions(
     assert out["context_evidence_version"] == "ding2024-abstract-v1"
     # The controlled evidence is never a column of its own: nothing from it is computed.
     assert [c for c in out if c.startswith("context_")] == ["context_evidence_version"]
+
+
+# --------------------------------------------------------------------------
+# Formula injection: output cells a spreadsheet would read as formulas get a leading "'"
+
+PAYLOADS = [
+    '=HYPERLINK("http://x","click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "-2+3+cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def run_raw(
+    path: Path, evidence: Evidence, header: Sequence[str], rows: Sequence[Row]
+) -> tuple[list[str], list[Row]]:
+    """Run the cohort on ``rows`` in directory ``path``: the output's header, and its rows
+    keyed by the input's column names and the added columns."""
+    path.mkdir(exist_ok=True)
+    src = write_csv(path / "in.csv", header, [[r.get(h, "") for h in header] for r in rows])
+    before = src.read_bytes()
+    run_cohort(src, path / "out.csv", evidence)
+    assert src.read_bytes() == before  # the input is never changed
+    names, records = read_csv(path / "out.csv")
+    keys = [*header, *names[len(header) :]]
+    return names, [dict(zip(keys, rec, strict=True)) for rec in records]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=repr)
+def test_formula_cells_are_prefixed(tmp_path: Path, evidence: Evidence, payload: str) -> None:
+    """In an id, a free-text column and the header: written with "'" before them; the
+    assessment is the one of the same file without the payloads."""
+    header = [*HEADER, "note", payload]
+    rows = [
+        {**GOOD, "id": payload, "note": payload, payload: "x"},
+        {**GOOD, "id": "P2", "note": "plain", payload: payload},
+        {**GOOD, "id": "P3", "meld": "6", "note": "plain", payload: "y"},
+    ]
+    names, out = run_raw(tmp_path / "payloads", evidence, header, rows)
+    assert names[: len(header)] == [*HEADER, "note", "'" + payload]
+    assert names[len(header) :] == list(OUTPUT_COLUMNS)
+    assert [r["id"] for r in out] == ["'" + payload, "P2", "P3"]
+    assert [r["note"] for r in out] == ["'" + payload, "plain", "plain"]
+    assert [r[payload] for r in out] == ["x", "'" + payload, "y"]
+    clean_rows = [{**r, "id": "a", "note": "b", "c": "d"} for r in rows]
+    _, clean = run_raw(tmp_path / "clean", evidence, [*HEADER, "note", "c"], clean_rows)
+    assert [[r[c] for c in OUTPUT_COLUMNS] for r in out] == [
+        [r[c] for c in OUTPUT_COLUMNS] for r in clean
+    ]
+    assert [r["error"] for r in out] == ["", "", ""]
+    assert out[0]["expected_meld_after"] == "13.07"
+    assert out[2]["expected_meld_after_unbounded"] == "-8.93"  # a computed negative number
+
+
+@pytest.mark.parametrize("long", [False, True])
+@pytest.mark.parametrize("quoting", ["none", "simple", "full"])
+def test_numbers_are_not_prefixed(
+    tmp_path: Path, evidence: Evidence, quoting: str, long: bool
+) -> None:
+    """A plain number, negative or signed, passes through as it is; other text beginning
+    with a sign does not. Unquoted, simply quoted, or in a file that needs a full CSV
+    reader (a comma inside a quoted cell); short cells, or long ones among them."""
+    numbers = ["-1.5", "+2", "-3.", "-.5", "-0"] + (["-" + "9" * 30 + ".5"] if long else [])
+    others = ["-", "+", "-1.5.2", "-1e5", "- 1", "-."] + (["-" + "9" * 30 + "x"] if long else [])
+    cells = [*numbers, *others]
+    q = "" if quoting == "none" else '"'
+    text = "id,failure_type,meld,alt,tbil,delta\n" + "".join(
+        f"P{i},ACLF,28,240,320,{q}{c}{q}\n" for i, c in enumerate(cells)
+    )
+    if quoting == "full":
+        text += '"P, last",ACLF,28,240,320,x\n'
+        cells.append("x")
+        numbers.append("x")
+    src = tmp_path / "in.csv"
+    src.write_text(text, encoding="utf-8")
+    run_cohort(src, tmp_path / "out.csv", evidence)
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").split("\n")
+    _, rows = read_csv(tmp_path / "out.csv")
+    if quoting == "full":
+        assert [r[5] for r in rows] == [*numbers[:-1], *("'" + c for c in others), "x"]
+        return
+    assert [r[5] for r in rows] == [*numbers, *("'" + c for c in others)]
+    # The quoting of the input line is kept, the "'" inside it.
+    assert lines[1].startswith(f"P0,ACLF,28,240,320,{q}-1.5{q},")
+    assert lines[len(numbers) + 1].startswith(f"P{len(numbers)},ACLF,28,240,320,{q}'-{q},")
+
+
+def test_refused_row_with_a_payload(tmp_path: Path, evidence: Evidence) -> None:
+    """The error names the field first, so it is never a formula; the payload is prefixed
+    where it is copied."""
+    payload = PAYLOADS[0]
+    rows = [{**GOOD, "failure_type": payload, "id": payload}]
+    header = [*HEADER, "note"]
+    _, (out,) = run_raw(tmp_path, evidence, header, rows)
+    assert out["failure_type"] == out["id"] == "'" + payload
+    assert out["error"].startswith("failure_type: ")
+    assert out["warnings"] == ""
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=repr)
+def test_error_cell_is_prefixed(evidence: Evidence, payload: str) -> None:
+    """The error column goes through the same rule as every cell (a message may quote
+    the input)."""
+    parsed = parse_rows({"failure_type": ["x"], "meld": ["28"], "alt": ["240"], "tbil": ["320"]})
+    parsed = dataclasses.replace(parsed, errors=[payload + ": a message"])
+    added = calc.cohort.format_rows(parsed, calc.cohort.assess_cohort(parsed.inputs, evidence))
+    (cell,) = next(csv.reader(io.StringIO(added[0][0].decode("utf-8"), newline="")))
+    assert cell == "'" + payload + ": a message"
+
+
+@given(st.text(alphabet='=+-@\t\r0123456789.ax,"é', max_size=40))
+@example("-1.5.2")
+@example("+1.")
+@example("-" + "1" * 40 + ".")
+@example("-" + "1" * 40 + "..")
+@settings(max_examples=300)
+def test_vectorised_prefix_rule_equals_the_cell_rule(text: str) -> None:
+    """calc.cohort._defuse_spans (numpy, on the file's bytes) decides as _defuse on text."""
+    for texts in ([text], [text, "x", "-1", text], [text, "-" + "9" * 30]):
+        # As in a file: each cell followed by a separator (here a line break).
+        encoded = [t.encode("utf-8") for t in texts]
+        buf = np.frombuffer(b"".join(e + b"\n" for e in encoded), np.uint8)
+        length = np.array([len(e) for e in encoded], np.int64)
+        start = np.cumsum(length + 1) - length - 1
+        spans = calc.cohort._defuse_spans(buf, start, length)
+        assert spans.tolist() == [calc.cohort._defuse(t) != t for t in texts]
