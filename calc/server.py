@@ -34,7 +34,11 @@ from . import create_app
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 _IP_FIELD = re.compile(r"\bip=\S*?(?=:?\s|$)")
 _QUERY = re.compile(r"\?[^\s'\"]*")
-_QUOTED = re.compile(r"'[^']*'")
+# gunicorn's reasons for refusing a request quote the request's own text (with ' or,
+# when the text holds a ', with "), after a colon: keep the reason's words up to the
+# first colon or quote, never the text (an allowlist: no quoting style slips past).
+_REQUEST_TEXT = re.compile(r"""[:'"].*$""", re.S)
+_HANDLING = re.compile(r"^(Error handling request)\b.*$", re.S)
 _WITHHELD = "[withheld]"
 # For gunicorn's worker heartbeat file (see worker_tmp_dir): mkstemp, unlinked at once.
 _SHM = "/dev/shm"  # noqa: S108  # nosec B108
@@ -55,8 +59,11 @@ def redact(message: str) -> str:
     message = _IPV4.sub(_WITHHELD, message)
     message = _QUERY.sub(f"?{_WITHHELD}", message)
     if message.startswith("Invalid request from"):
-        message = _QUOTED.sub(f"'{_WITHHELD}'", message)
-    return message
+        head, _, reason = message.partition(": ")
+        reason = _REQUEST_TEXT.sub("", reason).strip()
+        message = f"{head}: {reason} ({_WITHHELD})" if reason else f"{head}: {_WITHHELD}"
+    # "Error handling request <uri>": the address may hold whatever a client sent.
+    return _HANDLING.sub(rf"\1 {_WITHHELD}", message)
 
 
 class _Redact(logging.Filter):

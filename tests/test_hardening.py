@@ -404,10 +404,32 @@ def test_gunicorn_options() -> None:
     [
         (
             "Invalid request from ip=10.1.2.3: Invalid HTTP request line: 'GET /?alt=1 x'",
-            "Invalid request from ip=[withheld]: Invalid HTTP request line: '[withheld]'",
+            "Invalid request from ip=[withheld]: Invalid HTTP request line ([withheld])",
         ),
-        ("Invalid request from ip=::1: bad", "Invalid request from ip=[withheld]: bad"),
-        ("Error handling request GET /x?alt=12", "Error handling request GET /x?[withheld]"),
+        # A request holding ' is quoted with ": the text must not slip through.
+        (
+            """Invalid request from ip=10.1.2.3: Invalid HTTP request line: "GET /O'Brien x" """,
+            "Invalid request from ip=[withheld]: Invalid HTTP request line ([withheld])",
+        ),
+        (
+            "Invalid request from ip=10.1.2.3: Invalid HTTP method: 'G@T'",
+            "Invalid request from ip=[withheld]: Invalid HTTP method ([withheld])",
+        ),
+        (
+            "Invalid request from ip=10.1.2.3: Proxy request from 'SENTINEL-REF' not allowed",
+            "Invalid request from ip=[withheld]: Proxy request from ([withheld])",
+        ),
+        (
+            "Invalid request from ip=10.1.2.3: Request Line is too large (8200 > 4094)",
+            "Invalid request from ip=[withheld]: Request Line is too large (8200 > 4094) "
+            "([withheld])",
+        ),
+        (
+            "Invalid request from ip=::1: bad",
+            "Invalid request from ip=[withheld]: bad ([withheld])",
+        ),
+        ("Error handling request GET /x?alt=12", "Error handling request [withheld]"),
+        ("Error handling request /SENTINEL-REF/x", "Error handling request [withheld]"),
         ("from 192.168.0.7 now", "from [withheld] now"),
         ("internal error ValueError in views.submit", "internal error ValueError in views.submit"),
     ],
@@ -437,7 +459,7 @@ def test_the_server_logger_redacts_and_carries_the_apps_log() -> None:
         calc_log.info("below the level: not written")
         lines = stream.getvalue().splitlines()
         assert [ln.split("] ", 3)[-1] for ln in lines] == [
-            "Invalid request from ip=[withheld]: '[withheld]'",
+            "Invalid request from ip=[withheld]: [withheld]",
             "internal error ValueError in views.submit",
         ]
         assert isinstance(server.load(), Flask)

@@ -361,6 +361,16 @@ def test_the_server_logs_no_patient_value_no_address_and_writes_nothing(
         # A malformed request, from another address: gunicorn logs it, redacted.
         answer = _raw(server.port, f"GET /?alt={ALT}&ref={REF} HTTP/1.1 x\r\n\r\n".encode())
         assert answer.startswith(b"HTTP/1.1 400")
+        # Malformed requests whose text gunicorn would quote in its log: a ' makes it
+        # quote with ", which a redaction of '...' alone let through.
+        for crafted in (
+            f"GET / HTTP/1.1'{REF}\r\n\r\n",  # the version holds the value
+            f"G'T{REF} / HTTP/1.1\r\n\r\n",  # the method holds it
+            f"GET / HTTP/1.1\r\nX-Ref': {REF}\r\n\r\n",
+            f"GET /{REF}' HTTP/9.9\r\n\r\n",
+        ):
+            status = _raw(server.port, crafted.encode())[:12]
+            assert status.startswith(b"HTTP/1.1 4") or status == b"HTTP/1.1 200", status
     logs = server.stdout + server.stderr
     assert "calc is running" in server.stdout  # the capture works: stdout
     assert "Invalid request from ip=[withheld]" in server.stderr  # and stderr, redacted
