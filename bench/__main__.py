@@ -117,7 +117,7 @@ def run_suite(args: argparse.Namespace) -> int:
     for _ in range(2):
         with served() as server:
             first.append(server.first_response_s)
-    imports = [startup.import_time(m) for m in ("calc", "calc.engine", "calc.cohort")]
+    imports = [startup.import_time(m) for m in ("calc", "calc.core.engine", "calc.cli.cohort")]
     rows = [
         [
             "`calc serve` launched → first 200 (best / worst of 3)",

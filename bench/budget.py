@@ -27,7 +27,7 @@ FIRST_RESPONSE_MAX_S = 1.0  # `calc serve` launched -> first 200
 PAGE_MAX_BYTES = 100 * 1024  # the page with all its assets
 PAGE_MAX_REQUESTS = 5
 COHORT_MAX_GROWTH = 1.15  # time ~ rows^k: k at most this (1 is linear)
-NO_IMPORT = ("calc", "calc.engine")  # neither may import scipy.stats
+NO_IMPORT = ("calc", "calc.core.engine")  # neither may import scipy.stats
 
 
 @dataclass(frozen=True)

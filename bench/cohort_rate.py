@@ -13,15 +13,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from calc.cohort import run_cohort
-from calc.evidence import load_evidence
+from calc.cli.cohort import run_cohort
+from calc.core.evidence import load_evidence
 
 HEADER = "id,failure_type,meld,alt,alt_unit,tbil,tbil_unit,transplant_date,note"
 LAB_HEADER = (
     "labs_bilirubin,labs_bilirubin_unit,labs_inr,labs_creatinine,labs_creatinine_unit,"
     "labs_dialysis,labs_sodium,labs_albumin,labs_albumin_unit,labs_sex"
 )
-# `calc cohort` (calc.cli registers cohort_command) and, at exit, the process's peak
+# `calc cohort` (calc.cli.main registers cohort_command) and, at exit, the process's peak
 # resident memory: VmHWM, which exec resets (ru_maxrss would count the parent's).
 COMMAND = """
 import atexit, sys
@@ -29,7 +29,7 @@ def _peak():
     status = open("/proc/self/status").read()
     print("VmHWM", status.split("VmHWM:")[1].split()[0], file=sys.stderr)
 atexit.register(_peak)
-from calc.cohort import cohort_command
+from calc.cli.cohort import cohort_command
 cohort_command(sys.argv[1:])
 """
 

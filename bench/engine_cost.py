@@ -6,11 +6,11 @@ import statistics
 import time
 from collections.abc import Callable
 
-from calc.assessment import run, validate_request
-from calc.engine import assess
-from calc.evidence import load_evidence
-from calc.inputs import validate_inputs
-from calc.report import to_dict
+from calc.core.assessment import run, validate_request
+from calc.core.engine import assess
+from calc.core.evidence import load_evidence
+from calc.core.inputs import validate_inputs
+from calc.core.report import to_dict
 
 RAW = {"failure_type": "ACLF", "meld": 28, "alt": 240, "tbil": 320}
 # The same patient with the baseline MELD computed from labs: the classic MELD worked example

@@ -93,7 +93,7 @@ def _answers(host: str, port: int) -> bool:
 def served(workers: int | None = None, threads: int | None = None) -> Iterator[Server]:
     """``calc serve`` on a free port of 127.0.0.1, stopped (SIGTERM) on exit."""
     port = free_port()
-    cmd = [sys.executable, "-m", "calc.cli", "serve", "--host", HOST, "--port", str(port)]
+    cmd = [sys.executable, "-m", "calc.cli.main", "serve", "--host", HOST, "--port", str(port)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     if threads is not None:

@@ -155,7 +155,16 @@ def production_server(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CALC_", "FLASK_"))}
     for _attempt in range(3):  # the free port may be taken before gunicorn binds it
         port = _free_port()
-        command = [sys.executable, "-m", "calc.cli", "serve", "--host", HOST, "--port", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "calc.cli.main",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+        ]
         if workers:
             command += ["--workers", str(workers)]
         if threads:

@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from calc import create_app
-from calc.cli import main
-from calc.evidence import Evidence, load_evidence
-from calc.inputs import PatientInputs, validate_inputs
+from calc.cli.main import main
+from calc.core.evidence import Evidence, load_evidence
+from calc.core.inputs import PatientInputs, validate_inputs
 
 # The reference patient used across layers: ACLF, baseline MELD 28 (>= 20),
 # ALT 240 U/L, TBIL 320 umol/L (above the pooled 78.57 umol/L).

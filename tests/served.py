@@ -80,7 +80,7 @@ def _read(path: Path) -> str:
 def serve(
     logs: Path,
     *,
-    command: Sequence[str] = (sys.executable, "-m", "calc.cli"),
+    command: Sequence[str] = (sys.executable, "-m", "calc.cli.main"),
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     workers: int = 1,

@@ -20,15 +20,15 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from calc import create_app
-from calc.api import ASSESS_FIELDS
-from calc.engine import assess
-from calc.evidence import Evidence, FailureType
-from calc.inputs import validate_inputs
-from calc.report import to_dict
+from calc.core.engine import assess
+from calc.core.evidence import Evidence, FailureType
+from calc.core.inputs import validate_inputs
+from calc.core.report import to_dict
 from calc.version import __version__
+from calc.web.api import ASSESS_FIELDS
 
 ASSESS = "/api/v1/assess"
-CSP = (  # OWASP Secure Headers Project; exactly as calc/app.py sends it
+CSP = (  # OWASP Secure Headers Project; exactly as calc/web/app.py sends it
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"

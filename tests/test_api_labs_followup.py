@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from calc import create_app
-from calc.assessment import ASSESS_FIELDS, LAB_FIELDS
+from calc.core.assessment import ASSESS_FIELDS, LAB_FIELDS
 
 ASSESS = "/api/v1/assess"
 MELD = "/api/v1/meld"

@@ -38,7 +38,7 @@ def _failed(checks: dict[str, budget.Check], fragment: str) -> list[str]:
     [
         pytest.param("not 200", id="no-errors-under-load"),
         pytest.param("import calc:", id="import-calc-without-scipy-stats"),
-        pytest.param("import calc.engine", id="import-engine-without-scipy-stats"),
+        pytest.param("import calc.core.engine", id="import-engine-without-scipy-stats"),
         pytest.param("GET / (form): bytes", id="form-page-weight"),
         pytest.param("POST / (result page): bytes", id="result-page-weight"),
     ],

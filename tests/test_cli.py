@@ -15,8 +15,8 @@ import pytest
 from click.testing import Result
 from flask.testing import FlaskClient
 
-import calc.evidence
-from calc.evidence import EvidenceError
+import calc.core.evidence
+from calc.core.evidence import EvidenceError
 from calc.version import __version__
 
 RunCli = Callable[..., Result]
@@ -198,7 +198,7 @@ def test_broken_evidence_exits_2_with_one_line(
     def broken() -> None:
         raise EvidenceError("evidence file: field 'meld_reduction.ACLF.mean' is missing")
 
-    monkeypatch.setattr(calc.evidence, "load_evidence", broken)
+    monkeypatch.setattr(calc.core.evidence, "load_evidence", broken)
     result = run_cli(*assess_args())
     assert result.exit_code == 2
     assert result.stdout == ""

@@ -23,8 +23,8 @@ import pytest
 from click.testing import Result
 from flask.testing import FlaskClient
 
-from calc.cli import assess as assess_command
-from calc.cli import meld as meld_command
+from calc.cli.main import assess as assess_command
+from calc.cli.main import meld as meld_command
 
 RunCli = Callable[..., Result]
 # Lab units have no default on the command line (as in the API): every case names them.

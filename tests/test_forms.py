@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from calc.forms import FOLLOWS, UNIT_SYSTEMS, AssessmentForm
-from calc.inputs import AltUnit, TbilUnit
+from calc.core.inputs import AltUnit, TbilUnit
+from calc.web.forms import FOLLOWS, UNIT_SYSTEMS, AssessmentForm
 
 GOOD = {
     "failure_type": "ACLF",

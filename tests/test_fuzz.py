@@ -30,8 +30,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from calc import create_app
-from calc.app import CSP, NO_STORE
-from calc.forms import AssessmentForm
+from calc.web.app import CSP, NO_STORE
+from calc.web.forms import AssessmentForm
 
 APP = create_app({"TESTING": True})
 EXAMPLES = int(os.environ.get("CALC_FUZZ_EXAMPLES", "200"))
@@ -363,7 +363,7 @@ def test_any_form_body_bytes(path: str, capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.parametrize("path", UPLOAD_ROUTES)
 def test_any_uploaded_file(path: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Opening a saved file: random bytes, and well-formed files holding bad values."""
-    from calc import savefile
+    from calc.core import savefile
 
     client = APP.test_client()
     tally = Tally(f"upload POST {path}")

@@ -30,9 +30,9 @@ from werkzeug.routing import Rule
 from werkzeug.test import EnvironBuilder, TestResponse, run_wsgi_app
 
 from calc import create_app
-from calc.app import CSP, HSTS, MAX_BODY_BYTES, MAX_FORM_PARTS, NO_STORE, SECURITY_HEADERS
-from calc.server import default_workers, gunicorn_options, production_app, redact
 from calc.version import __version__
+from calc.web.app import CSP, HSTS, MAX_BODY_BYTES, MAX_FORM_PARTS, NO_STORE, SECURITY_HEADERS
+from calc.web.server import default_workers, gunicorn_options, production_app, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTED = {"GET", "HEAD", "POST"}
@@ -238,7 +238,7 @@ def test_a_chunked_body_over_16_kib_is_413_not_cut_short(app: Flask) -> None:
 
 
 def test_uploads_are_bounded_in_parts(app: Flask, client: FlaskClient) -> None:
-    from calc.forms import AssessmentForm
+    from calc.web.forms import AssessmentForm
 
     with app.test_request_context():
         fields = len(AssessmentForm()._fields)
@@ -441,7 +441,7 @@ def test_server_log_messages_are_redacted(message: str, expected: str) -> None:
 def test_the_server_logger_redacts_and_carries_the_apps_log() -> None:
     from gunicorn.config import Config
 
-    from calc.server import _Logger, _Server
+    from calc.web.server import _Logger, _Server
 
     server = _Server({**gunicorn_options("127.0.0.1", 8000, 1, 1), "no_such_setting": 1})
     assert server.cfg.accesslog is None and server.cfg.workers == 1  # unknown key skipped

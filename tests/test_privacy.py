@@ -28,8 +28,8 @@ from served import clean_env, serve
 from werkzeug.test import TestResponse
 
 from calc import create_app
-from calc.app import NO_STORE
-from calc.cli import main
+from calc.cli.main import main
+from calc.web.app import NO_STORE
 
 ALT = "12345.678"  # U/L: inside the range, and a number nobody types by accident
 TBIL = "654.321"  # umol/L

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from calc import savefile
-from calc.app import CSP, NO_STORE
+from calc.core import savefile
+from calc.web.app import CSP, NO_STORE
 
 GOOD = {
     "failure_type": "ACLF",
@@ -471,7 +471,7 @@ def test_h14_dates_are_text_fields_with_the_format_in_the_hint(client: FlaskClie
     inputs = {a.get("name"): a for tag, a in _tags(html) if tag == "input"}
     for name in names:
         attrs = inputs[name]
-        assert attrs["type"] == "text", name  # not type=date: see calc/forms.py
+        assert attrs["type"] == "text", name  # not type=date: see calc/web/forms.py
         # A text keyboard: a numeric keypad has no "-" on some phones.
         assert "inputmode" not in attrs and attrs["autocomplete"] == "off"
         assert attrs.get("data-date"), name  # checked by the page's script before submitting
@@ -800,16 +800,16 @@ def test_h08_the_printout_lists_dates_to_check_not_expected_results(
 def test_the_empty_form_is_rendered_once_and_served_the_same(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import calc.views
+    import calc.web.views
 
     calls: list[str] = []
-    real = calc.views.render_template
+    real = calc.web.views.render_template
 
     def counting(name: str, **context: Any) -> str:
         calls.append(name)
         return real(name, **context)
 
-    monkeypatch.setattr(calc.views, "render_template", counting)
+    monkeypatch.setattr(calc.web.views, "render_template", counting)
     first = client.get("/")
     second = client.get("/")
     assert first.status_code == second.status_code == 200

@@ -73,7 +73,7 @@ def test_the_wheel_installs_in_a_clean_venv_and_serves_every_page(tmp_path: Path
     for folder, packaged in [("templates", "calc/templates"), ("static", "calc/static")]:
         for f in (ROOT / folder).iterdir():
             assert f"{packaged}/{f.name}" in names, f"{f.name} is not in the wheel"
-    assert "calc/data/evidence.json" in names
+    assert "calc/core/data/evidence.json" in names
     assert not any(n.startswith(("tests/", "loadtest/")) for n in names)
 
     _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)

@@ -1,9 +1,9 @@
 """The four adapters agree: the form, the JSON API, ``calc assess`` and ``calc cohort``.
 
 One table of patients, each written as the API's JSON request. Small translators
-turn a case into what each adapter takes: the form's fields (calc/forms.py), the
-command's arguments (calc/cli.py, numbers as text) and a one-row CSV for
-``calc cohort`` (calc/cohort.py; labs as ``labs_<field>`` columns). Then
+turn a case into what each adapter takes: the form's fields (calc/web/forms.py), the
+command's arguments (calc/cli/main.py, numbers as text) and a one-row CSV for
+``calc cohort`` (calc/cli/cohort.py; labs as ``labs_<field>`` columns). Then
 
 * a valid case must give the same result everywhere: the API's JSON == the
   command's ``--json`` output == ``to_dict(run(form.request, evidence))`` (with
@@ -12,7 +12,7 @@ command's arguments (calc/cli.py, numbers as text) and a one-row CSV for
   (``report_cells`` of tests/unit/test_cohort.py);
 * an invalid case must be refused everywhere, naming the same fields with the
   same message: the API's 422 ``errors``, the form's errors (one message per
-  field, through ``calc.forms.error_field``), the command's one line
+  field, through ``calc.web.forms.error_field``), the command's one line
   ``calc: error: --<option>: <message>`` with exit status 2, and the cohort
   row's ``error`` cell ``field: message; field: message``.
 
@@ -41,13 +41,13 @@ from click.testing import Result
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
-from calc.assessment import run, validate_request
-from calc.cli import assess as assess_command
-from calc.cohort import LAB_COLUMNS, LAB_OUTPUT_COLUMNS, OUTPUT_COLUMNS
-from calc.evidence import Evidence
-from calc.forms import FOLLOWUP_FIELDS, AssessmentForm, error_field
-from calc.inputs import InputError
-from calc.report import to_dict
+from calc.cli.cohort import LAB_COLUMNS, LAB_OUTPUT_COLUMNS, OUTPUT_COLUMNS
+from calc.cli.main import assess as assess_command
+from calc.core.assessment import run, validate_request
+from calc.core.evidence import Evidence
+from calc.core.inputs import InputError
+from calc.core.report import to_dict
+from calc.web.forms import FOLLOWUP_FIELDS, AssessmentForm, error_field
 from tests.unit.test_cohort import mismatches, report_cells
 
 RunCli = Callable[..., Result]
@@ -87,7 +87,7 @@ def _has_text(request: Mapping[str, Any]) -> bool:
     return any(isinstance(v, str) for v in numbers)
 
 
-# Cao 2018 abstract (calc/data/evidence.json): MELD decrease 14.93 ± 1.24 in ACLF and
+# Cao 2018 abstract (calc/core/data/evidence.json): MELD decrease 14.93 ± 1.24 in ACLF and
 # 4.6 ± 5.66 in CLF; not reported for ALF and SALF. Expected MELD after = baseline −
 # decrease, bounded to 6–40 (README, "What the numbers are").
 # fmt: off
@@ -160,7 +160,7 @@ CASES = [
         numbers={"labs.meld": 20, "meld_used.source": "entered"},
     ),
     # Classic MELD has no exact rounding tie: 0.957 ln Cr + 0.378 ln bili + 1.120 ln INR is
-    # zero or transcendental for decimal labs (Lindemann-Weierstrass; calc/meld.py says
+    # zero or transcendental for decimal labs (Lindemann-Weierstrass; calc/core/meld.py says
     # so too), so it is never k.x5 exactly. The nearest: the worked example's creatinine
     # and bilirubin with the INR that puts MELD(i) at 20.5, to 15 decimals either side.
     # The exact INR is exp((2.05 − 0.643 − 0.957 ln 1.9 − 0.378 ln 4.2) / 1.120)
@@ -221,7 +221,7 @@ CASES = [
         warnings=("meld_rose", "tbil_rose", "alt_fall_with_worsening"),  # 27 -> 33, 9.5 -> 11.2
     ),
     # ---- refused ---------------------------------------------------------------------
-    # Words from calc/inputs.py, calc/meld.py and calc/followup.py (the one set of
+    # Words from calc/core/inputs.py, calc/core/meld.py and calc/core/followup.py (the one set of
     # messages); README, "Inputs and their allowed ranges".
     refused(
         "meld-41-out-of-range",
@@ -272,7 +272,7 @@ CASES = [
         {"labs.creatinine_unit": "Creatinine"},
     ),
     refused(
-        # A lone sodium gives labs, so INR and creatinine are required (calc/assessment.py,
+        # A lone sodium gives labs, so INR and creatinine are required (calc/core/assessment.py,
         # LAB_VALUE_FIELDS). Unit and dialysis are given: the adapters' defaults differ.
         "lone-sodium-with-typed-meld",
         {"failure_type": "ACLF", "meld": 28, "alt": 240, "alt_unit": "U/L",
@@ -294,7 +294,7 @@ CASES = [
     ),
     refused(
         # A day with no value: the form and the API refuse it; the command dropped it
-        # silently before calc/cli.py's _followup kept a marker with only a day or date.
+        # silently before calc/cli/main.py's _followup kept a marker with only a day or date.
         "followup-day-without-value-no-cohort",
         {"failure_type": "ACLF", "meld": 28, "alt": 240, "alt_unit": "U/L",
          "tbil": 320, "tbil_unit": "umol/L", "followup": {"alt_day15": {"day": 16}}},
@@ -315,7 +315,7 @@ CASES = [
 # Translators: the API's request -> each adapter's input
 
 DEFAULT_UNITS = {"alt": "U/L", "tbil": "umol/L"}  # README: without a unit, U/L and μmol/L
-# The baseline unit a follow-up marker is in (calc.followup: a follow-up without a unit
+# The baseline unit a follow-up marker is in (calc.core.followup: a follow-up without a unit
 # takes the baseline's).
 FOLLOWUP_ANALYTE = {"alt_day15": "alt", "tbil_day60": "tbil", "tbil_day90": "tbil"}
 
@@ -336,7 +336,7 @@ def followup_unit(request: Mapping[str, Any], key: str, item: Mapping[str, Any])
 
 
 def form_fields(request: Mapping[str, Any]) -> dict[str, str]:
-    """The fields a browser posts for ``request`` (names of calc.forms.AssessmentForm)."""
+    """The fields a browser posts for ``request`` (names of calc.web.forms.AssessmentForm)."""
     fields = {k: text(request.get(k)) for k in ("failure_type", "meld", "alt", "tbil")}
     fields["transplant_date"] = text(request.get("transplant_date"))
     for unit in ("alt_unit", "tbil_unit"):
@@ -362,7 +362,7 @@ def form_fields(request: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
-# The option of `calc assess` that holds each field of the request (calc/cli.py).
+# The option of `calc assess` that holds each field of the request (calc/cli/main.py).
 CLI_OPTIONS = {
     **{k: "--" + k.replace("_", "-") for k in (
         "failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date")},

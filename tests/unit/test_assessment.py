@@ -1,4 +1,4 @@
-"""One request validated as a whole (calc.assessment): typed MELD, MELD from labs, follow-up.
+"""One request validated as a whole (calc.core.assessment): typed MELD, MELD from labs, follow-up.
 
 Sources of pinned numbers
     * Published classic MELD worked examples: bilirubin 4.2 mg/dL,
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from calc.assessment import (
+from calc.core.assessment import (
     ASSESS_FIELDS,
     LAB_FIELDS,
     AssessmentRequest,
@@ -26,11 +26,11 @@ from calc.assessment import (
     validate_labs_object,
     validate_request,
 )
-from calc.engine import MELD_LABS_TOLERANCE, assess
-from calc.evidence import Evidence, FailureType
-from calc.followup import FollowupInputs
-from calc.inputs import InputError
-from calc.meld import EnteredLab
+from calc.core.engine import MELD_LABS_TOLERANCE, assess
+from calc.core.evidence import Evidence, FailureType
+from calc.core.followup import FollowupInputs
+from calc.core.inputs import InputError
+from calc.core.meld import EnteredLab
 
 TOL = 1e-9
 PATIENT: dict[str, Any] = {"failure_type": "ACLF", "alt": 240, "tbil": 320}

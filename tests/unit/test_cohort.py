@@ -1,7 +1,7 @@
-"""Cohort mode (calc.cohort): the vectorised run must give the single-patient engine's results.
+"""Cohort mode (calc.cli.cohort): the vectorised run must give the single-patient engine's results.
 
-Source of truth: ``calc.inputs.validate_inputs(row, allow_text=True)`` then
-``calc.engine.assess`` and ``calc.report.to_dict`` on each row alone. Numbers
+Source of truth: ``calc.core.inputs.validate_inputs(row, allow_text=True)`` then
+``calc.core.engine.assess`` and ``calc.core.report.to_dict`` on each row alone. Numbers
 are compared with ``==`` (tolerance: none; the CSV holds ``repr`` of each
 float, which reads back to the same float). Pinned values come from the
 Cao 2018 abstract (14.93 ± 1.24 ACLF, 4.6 ± 5.66 CLF, TBIL 78.57 μmol/L) with
@@ -30,9 +30,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import calc.cohort
-from calc.assessment import run, validate_request
-from calc.cohort import (
+import calc.cli.cohort
+from calc.cli.cohort import (
     INPUT_FIELDS,
     LAB_COLUMNS,
     LAB_OUTPUT_COLUMNS,
@@ -44,10 +43,11 @@ from calc.cohort import (
     parse_rows,
     run_cohort,
 )
-from calc.engine import assess
-from calc.evidence import Evidence
-from calc.inputs import ALT_RANGES, TBIL_RANGES, InputError, validate_inputs
-from calc.report import to_dict
+from calc.core.assessment import run, validate_request
+from calc.core.engine import assess
+from calc.core.evidence import Evidence
+from calc.core.inputs import ALT_RANGES, TBIL_RANGES, InputError, validate_inputs
+from calc.core.report import to_dict
 
 HEADER = ["id", *INPUT_FIELDS]
 Row = dict[str, str]
@@ -75,7 +75,7 @@ def run_rows(
     evidence: Evidence,
     rows: Sequence[Row],
     header: Sequence[str] = HEADER,
-    block_bytes: int = calc.cohort.DEFAULT_BLOCK_BYTES,
+    block_bytes: int = calc.cli.cohort.DEFAULT_BLOCK_BYTES,
     added: Sequence[str] = OUTPUT_COLUMNS,
 ) -> list[Row]:
     """Run the cohort on ``rows`` (dicts keyed by ``header``); the output rows as dicts."""
@@ -101,7 +101,7 @@ def engine_cells(row: Row, evidence: Evidence) -> dict[str, Any]:
 
 
 def report_cells(d: dict[str, Any]) -> dict[str, Any]:
-    """The cohort's added columns as the single-patient report (calc.report.to_dict) has them."""
+    """The cohort's added columns as the single-patient report (report.to_dict) has them."""
     mr, alt, tbil = d["meld_reduction"], d["markers"]["alt"], d["markers"]["tbil"]
     ranges = {r["kind"]: r for r in mr["ranges"]}
     cells: dict[str, Any] = {
@@ -249,12 +249,12 @@ def test_random_rows_are_valid_and_varied(random_rows: list[Row], evidence: Evid
         kinds.update(w.code for w in a.warnings)
         kinds.add("no stratum" if a.stratum is None else a.stratum.group)
     assert kinds >= {"ACLF", "CLF", "ALF", "SALF", ">=20", "<20", "no stratum"} | set(
-        calc.cohort.WARNING_CODES
+        calc.cli.cohort.WARNING_CODES
     )
 
 
 def load() -> Evidence:
-    from calc.evidence import load_evidence
+    from calc.core.evidence import load_evidence
 
     return load_evidence()
 
@@ -384,7 +384,7 @@ def test_engine_runs_once_per_failure_type_not_per_row(
         calls.append(inputs.failure_type.value)
         return real(inputs, ev)
 
-    monkeypatch.setattr(calc.cohort, "assess", counting)
+    monkeypatch.setattr(calc.cli.cohort, "assess", counting)
     run_rows(tmp_path, evidence, random_rows[:2000])  # one block
     assert sorted(calls) == ["ACLF", "ALF", "CLF", "SALF"]
 
@@ -758,7 +758,7 @@ def test_command_needs_an_output() -> None:
 def test_import_is_pure() -> None:
     """The cohort core imports no web framework: ``calc cohort`` needs neither Flask nor WTForms."""
     code = (
-        "import sys, calc.cohort; "
+        "import sys, calc.cli.cohort; "
         "print(sorted(m for m in ('flask', 'wtforms') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -799,9 +799,9 @@ def test_a_wrong_block_key_fails_loudly() -> None:
     import numpy as np
 
     key = np.array([0, 0, 1], np.int64)
-    calc.cohort._block(key, [np.array([1.0, 1.0, 2.0])])  # a function of the key: fine
+    calc.cli.cohort._block(key, [np.array([1.0, 1.0, 2.0])])  # a function of the key: fine
     with pytest.raises(RuntimeError, match="does not depend on its block key"):
-        calc.cohort._block(key, [np.array([1.0, 3.0, 2.0])])
+        calc.cli.cohort._block(key, [np.array([1.0, 3.0, 2.0])])
 
 
 def test_progress_bar_on_a_terminal(
@@ -825,12 +825,12 @@ def test_progress_bar_on_a_terminal(
 def test_command_stops_on_a_broken_evidence_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from calc.evidence import EvidenceError
+    from calc.core.evidence import EvidenceError
 
     def broken() -> Evidence:
         raise EvidenceError("evidence file: field 'x' is missing")
 
-    monkeypatch.setattr(calc.cohort, "load_evidence", broken)
+    monkeypatch.setattr(calc.cli.cohort, "load_evidence", broken)
     src = write_csv(tmp_path / "in.csv", HEADER, [[GOOD[h] for h in HEADER]])
     result = invoke([str(src), "-o", str(tmp_path / "out.csv")])
     assert result.exit_code == 2
@@ -841,7 +841,7 @@ def test_command_into_a_pipe_closed_early(tmp_path: Path) -> None:
     """`calc cohort big.csv -o - | head -1`: stops quietly, without a traceback."""
     rows = [[GOOD[h] for h in HEADER]] * 20_000
     src = write_csv(tmp_path / "in.csv", HEADER, rows)
-    code = "import sys; from calc.cohort import cohort_command; cohort_command(sys.argv[1:])"
+    code = "import sys; from calc.cli.cohort import cohort_command; cohort_command(sys.argv[1:])"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(src), "-o", "-"],
         stdout=subprocess.PIPE,
@@ -861,8 +861,8 @@ def test_command_into_a_pipe_closed_early(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------
 # MELD from labs: the labs_ columns are the API's labs object
 #
-# Source of truth: calc.assessment.validate_request(request, allow_text=True), then
-# calc.assessment.run and calc.report.to_dict, on each row alone; the request is the
+# Source of truth: calc.core.assessment.validate_request(request, allow_text=True), then
+# calc.core.assessment.run and calc.core.report.to_dict, on each row alone; the request is the
 # row's fields, plus ``labs`` = its non-blank labs_ cells when a lab value is given.
 
 LAB_HEADER = ["id", *INPUT_FIELDS, *LAB_COLUMNS]
@@ -969,7 +969,7 @@ def tie_rows() -> list[Row]:
     import math
     from decimal import Decimal
 
-    from calc.meld import classic_meld
+    from calc.core.meld import classic_meld
 
     base = {"id": "", "failure_type": "ACLF", "meld": "", "alt": "240", "alt_unit": "U/L",
             "tbil": "0.8", "tbil_unit": "mg/dL", "transplant_date": ""}  # fmt: skip
@@ -1041,13 +1041,13 @@ def test_labs_equal_engine_on_random_and_tie_rows(
     """
     rows = random_lab_rows + tie_rows()
     recomputed: list[Any] = []
-    real = calc.cohort.compute_meld
+    real = calc.cli.cohort.compute_meld
 
     def counting(labs: Any) -> Any:
         recomputed.append(labs)
         return real(labs)
 
-    monkeypatch.setattr(calc.cohort, "compute_meld", counting)
+    monkeypatch.setattr(calc.cli.cohort, "compute_meld", counting)
     out = run_rows(tmp_path, evidence, rows, header=LAB_HEADER, added=LAB_ADDED)
     assert_labs_match_engine(rows, out, evidence)
     assert all(r["error"] == "" for r in out)
@@ -1058,10 +1058,10 @@ def test_labs_equal_engine_on_random_and_tie_rows(
 
 
 def test_vectorised_scores_equal_compute_meld_on_many_labs() -> None:
-    """calc.cohort._lab_scores against compute_meld on 20,000 random canonical labs."""
+    """calc.cli.cohort._lab_scores against compute_meld on 20,000 random canonical labs."""
     import numpy as np
 
-    from calc.cohort import _exact_scores, _lab_scores
+    from calc.cli.cohort import _exact_scores, _lab_scores
 
     rng = np.random.default_rng(5)
     n = 20_000
@@ -1458,7 +1458,9 @@ def test_error_cell_is_prefixed(evidence: Evidence, payload: str) -> None:
     the input)."""
     parsed = parse_rows({"failure_type": ["x"], "meld": ["28"], "alt": ["240"], "tbil": ["320"]})
     parsed = dataclasses.replace(parsed, errors=[payload + ": a message"])
-    added = calc.cohort.format_rows(parsed, calc.cohort.assess_cohort(parsed.inputs, evidence))
+    added = calc.cli.cohort.format_rows(
+        parsed, calc.cli.cohort.assess_cohort(parsed.inputs, evidence)
+    )
     (cell,) = next(csv.reader(io.StringIO(added[0][0].decode("utf-8"), newline="")))
     assert cell == "'" + payload + ": a message"
 
@@ -1470,12 +1472,12 @@ def test_error_cell_is_prefixed(evidence: Evidence, payload: str) -> None:
 @example("-" + "1" * 40 + "..")
 @settings(max_examples=300)
 def test_vectorised_prefix_rule_equals_the_cell_rule(text: str) -> None:
-    """calc.cohort._defuse_spans (numpy, on the file's bytes) decides as _defuse on text."""
+    """calc.cli.cohort._defuse_spans (numpy, on the file's bytes) decides as _defuse on text."""
     for texts in ([text], [text, "x", "-1", text], [text, "-" + "9" * 30]):
         # As in a file: each cell followed by a separator (here a line break).
         encoded = [t.encode("utf-8") for t in texts]
         buf = np.frombuffer(b"".join(e + b"\n" for e in encoded), np.uint8)
         length = np.array([len(e) for e in encoded], np.int64)
         start = np.cumsum(length + 1) - length - 1
-        spans = calc.cohort._defuse_spans(buf, start, length)
-        assert spans.tolist() == [calc.cohort._defuse(t) != t for t in texts]
+        spans = calc.cli.cohort._defuse_spans(buf, start, length)
+        assert spans.tolist() == [calc.cli.cohort._defuse(t) != t for t in texts]

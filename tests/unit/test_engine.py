@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calc.engine import (
+from calc.core.engine import (
     MELD_CAP,
     MELD_FLOOR,
     NO_ESTIMATE_SCOPE_NOTE,
@@ -33,8 +33,8 @@ from calc.engine import (
     round_meld_half_up,
     subtract_printed,
 )
-from calc.evidence import Dispersion, DispersionKind, Evidence, FailureType
-from calc.inputs import (
+from calc.core.evidence import Dispersion, DispersionKind, Evidence, FailureType
+from calc.core.inputs import (
     ALT_RANGES,
     DATE_HIGH,
     DATE_LOW,
@@ -46,7 +46,7 @@ from calc.inputs import (
     TbilUnit,
     validate_inputs,
 )
-from calc.results import Assessment, RangeEstimate
+from calc.core.results import Assessment, RangeEstimate
 from calc.version import __version__
 
 ACLF, CLF, ALF, SALF = FailureType.ACLF, FailureType.CLF, FailureType.ALF, FailureType.SALF
@@ -941,16 +941,16 @@ def test_any_invalid_input_raises_input_error_never_a_number(
 # --------------------------------------------------------------------------
 # Purity: the core imports no web framework and no scipy.stats
 
-FORBIDDEN = ("flask", "wtforms", "werkzeug", "scipy.stats", "calc.app", "calc.api")
+FORBIDDEN = ("flask", "wtforms", "werkzeug", "scipy.stats", "calc.web.app", "calc.web.api")
 
 PURITY_SCRIPT = f"""
 import json, sys
-import calc.engine, calc.evidence, calc.inputs, calc.report
+import calc.core.engine, calc.core.evidence, calc.core.inputs, calc.core.report
 after_import = sorted(m for m in {FORBIDDEN!r} if m in sys.modules)
-from calc.evidence import load_evidence
-from calc.inputs import validate_inputs
-from calc.engine import assess
-from calc.report import summary_text, to_dict
+from calc.core.evidence import load_evidence
+from calc.core.inputs import validate_inputs
+from calc.core.engine import assess
+from calc.core.report import summary_text, to_dict
 ev = load_evidence()
 for ft in ("ACLF", "CLF", "ALF", "SALF"):
     a = assess(validate_inputs(
@@ -971,7 +971,7 @@ def test_core_imports_no_web_framework_and_no_scipy_stats() -> None:
 
 def test_purity_check_can_see_a_web_import() -> None:
     """Control: the same check does report flask once the app is imported."""
-    script = "import sys, calc.app; print('flask' in sys.modules, 'werkzeug' in sys.modules)"
+    script = "import sys, calc.web.app; print('flask' in sys.modules, 'werkzeug' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from calc import create_app
-from calc.evidence import (
+from calc.core.evidence import (
     DispersionKind,
     Evidence,
     EvidenceError,
@@ -33,7 +33,7 @@ ACLF, CLF, ALF = FailureType.ACLF, FailureType.CLF, FailureType.ALF
 
 @pytest.fixture(scope="module")
 def packaged_json() -> dict[str, Any]:
-    text = resources.files("calc").joinpath("data", "evidence.json").read_text("utf-8")
+    text = resources.files("calc.core").joinpath("data", "evidence.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
@@ -415,7 +415,7 @@ def test_full_text_numbers_load_without_code_changes(
 
 @pytest.fixture(scope="module")
 def packaged_context_json() -> dict[str, Any]:
-    text = resources.files("calc").joinpath("data", "ding2024.json").read_text("utf-8")
+    text = resources.files("calc.core").joinpath("data", "ding2024.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

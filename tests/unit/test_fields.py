@@ -1,4 +1,4 @@
-"""The field table (calc/fields.py) is complete, and every adapter takes exactly its fields."""
+"""The field table (calc/core/fields.py) is complete, and every adapter takes exactly its fields."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from calc.assessment import ASSESS_FIELDS, LAB_FIELDS
-from calc.cli import assess as assess_command
-from calc.cohort import INPUT_FIELDS, LAB_COLUMNS
-from calc.fields import BY_API, FIELDS, Adapter, Kind, error_target, names
-from calc.followup import _KNOWN as FOLLOWUP_PARTS
-from calc.followup import FollowupKey
-from calc.forms import NOT_IN_REQUEST, AssessmentForm
-from calc.openapi import openapi_document
+from calc.cli.cohort import INPUT_FIELDS, LAB_COLUMNS
+from calc.cli.main import assess as assess_command
+from calc.core.assessment import ASSESS_FIELDS, LAB_FIELDS
+from calc.core.fields import BY_API, FIELDS, Adapter, Kind, error_target, names
+from calc.core.followup import _KNOWN as FOLLOWUP_PARTS
+from calc.core.followup import FollowupKey
+from calc.web.forms import NOT_IN_REQUEST, AssessmentForm
+from calc.web.openapi import openapi_document
 
 GROUPS = ("labs", "followup")
 
@@ -123,7 +123,7 @@ def test_a_follow_up_unit_is_preselected_as_its_baseline_unit_defaults() -> None
 
 def test_the_table_needs_no_web_or_command_line_library() -> None:
     script = (
-        "import sys, calc.fields; "
+        "import sys, calc.core.fields; "
         "print(sorted(m for m in ('flask', 'wtforms', 'click', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from calc.assessment import run, validate_request
-from calc.evidence import Evidence
-from calc.figure import Trajectory, build_trajectory
+from calc.core.assessment import run, validate_request
+from calc.core.evidence import Evidence
+from calc.web.figure import Trajectory, build_trajectory
 
 BASE: dict[str, Any] = {
     "failure_type": "ACLF",

@@ -1,4 +1,4 @@
-"""Follow-up markers (calc.followup): statuses, changes, days and dates, validation, wording.
+"""Follow-up markers (calc.core.followup): statuses, changes, days and dates, validation, wording.
 
 Sources of pinned numbers
     * Cao et al. 2018 (Gastroenterol Res Pract 2018:9231710, abstract): ALT
@@ -6,7 +6,7 @@ Sources of pinned numbers
       TBIL "78.57 μmol/L at 2 and 3 months" (days 60 and 90), MELD decreases
       "14.93 ± 1.24" (ACLF) and "4.6 ± 5.66" (CLF), no MELD estimate for ALF.
     * Units: 1 μkat/L = 60 U/L (SI definition); 1 mg/dL = 17.1 μmol/L (SI factor).
-    * Windows: calc.followup (ALT ± 5 days, TBIL ± 15 days; ours, not the paper's).
+    * Windows: calc.core.followup (ALT ± 5 days, TBIL ± 15 days; ours, not the paper's).
     * Everything else is a hand calculation in the comment beside the case.
 
 Tolerance: the hand calculations are exact decimals; the engine works in binary
@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from calc.evidence import Evidence
-from calc.followup import (
+from calc.core.evidence import Evidence
+from calc.core.followup import (
     ALT_WINDOW_DAYS,
     TBIL_WINDOW_DAYS,
     FollowupInputs,
@@ -33,8 +33,8 @@ from calc.followup import (
     assess_followup,
     validate_followup,
 )
-from calc.inputs import InputError, PatientInputs
-from calc.results import FollowupResult, MarkerStatus
+from calc.core.inputs import InputError, PatientInputs
+from calc.core.results import FollowupResult, MarkerStatus
 
 MakeInputs = Callable[..., PatientInputs]
 TOL = 1e-9
@@ -908,7 +908,7 @@ def test_a_followup_unit_given_is_kept() -> None:
 def with_followup(
     make_inputs: MakeInputs, evidence: Evidence, raw: dict[str, Any], **patient: Any
 ) -> Any:
-    from calc.engine import assess
+    from calc.core.engine import assess
 
     inputs = make_inputs(**patient)
     followup = assess_followup(inputs, evidence, validate_followup(raw, None, allow_text=False))

@@ -1,7 +1,7 @@
 """Patient inputs: unit conversion, ranges, strict parsing, one message per problem.
 
 Sources: standard SI unit factors (1 mg/dL = 17.1 μmol/L; 1 μkat/L = 60 U/L,
-the SI definition); ranges from the range table in calc/inputs.py (the
+the SI definition); ranges from the range table in calc/core/inputs.py (the
 README's "allowed ranges"). Every message names the field, its unit and the
 allowed range.
 """
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from calc.evidence import FailureType
-from calc.inputs import (
+from calc.core.evidence import FailureType
+from calc.core.inputs import (
     ALT_RANGES,
     MELD_RANGE,
     TBIL_RANGES,
@@ -123,7 +123,7 @@ def test_validate_converts_to_canonical_units_and_keeps_what_was_entered() -> No
 # Ranges: at, just below and just above each bound, in each unit
 
 # The allowed ranges, pinned: (field, unit option, low, high, just-outside texts, the range
-# sentence of the message). Source: the range table in calc/inputs.py (the README's allowed
+# sentence of the message). Source: the range table in calc/core/inputs.py (the README's allowed
 # ranges); a deliberate change of a range changes this one table.
 BOUNDS: list[Any] = [
     pytest.param(

@@ -1,4 +1,4 @@
-"""Tests for calc.meld: MELD, MELD-Na, MELD 3.0, unit conversion and validation.
+"""Tests for calc.core.meld: MELD, MELD-Na, MELD 3.0, unit conversion and validation.
 
 Sources of pinned numbers
     * "worked example" = a published MELD worked example, given by its values. First:
@@ -31,8 +31,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import calc
-from calc.inputs import MELD_RANGE, UMOL_L_PER_MG_DL, InputError, TbilUnit
-from calc.meld import (
+from calc.core.inputs import MELD_RANGE, UMOL_L_PER_MG_DL, InputError, TbilUnit
+from calc.core.meld import (
     ALBUMIN_RANGES,
     BILIRUBIN_RANGES,
     CANONICAL_RANGES,
@@ -1344,7 +1344,7 @@ def test_any_input_gives_labs_or_an_input_error(raw: dict[str, object], allow_te
 CALC_DIR = Path(calc.__file__).parent
 
 # Numbers that are written once elsewhere and must not be written again: the unit
-# factors (the table converts nothing; calc.inputs and calc.meld define these).
+# factors (the table converts nothing; calc.core.inputs and calc.core.meld define these).
 UNIT_FACTOR_TEXTS = (repr(UMOL_L_PER_MG_DL), str(CREATININE_UMOL_L_PER_MG_DL))
 
 # (file, number as written): (how many times, why). Every other occurrence of a
@@ -1360,8 +1360,8 @@ ALLOWED_LITERALS: dict[tuple[str, str], tuple[int, str]] = {
     ("inputs.py", "10"): (1, "the largest integer the unit guard converts, 10**15"),
     ("inputs.py", "40"): (
         1,
-        "MELD_RANGE, the typed baseline MELD (6-40): calc.meld imports calc.inputs, so"
-        " calc.inputs cannot read the table; test_meld_range_agrees_with_the_table checks it",
+        "MELD_RANGE, the typed baseline MELD (6-40): calc.core.meld imports calc.core.inputs, so"
+        " calc.core.inputs cannot read the table; test_meld_range_agrees_with_the_table checks it",
     ),
     ("meld.py", "6"): (1, "significant digits of a lab value in a note"),
     ("meld.py", "1.0"): (1, "unit guard: no assay reports bilirubin below 1 umol/L"),
@@ -1429,13 +1429,13 @@ def _code_lines(path: Path) -> list[str]:
 
 def test_table_numbers_are_written_nowhere_else_in_calc() -> None:
     """Every coefficient, floor, cap and bound of the three formulas is written once, in
-    calc.meld's table; the decimal and the float64 evaluators read it. The code of
+    calc.core.meld's table; the decimal and the float64 evaluators read it. The code of
     calc/*.py (comments and docstrings aside, which explain the formulas) must not write
     any of them again, except the uses listed in ALLOWED_LITERALS with their reason."""
     texts = _table_texts() | set(UNIT_FACTOR_TEXTS)
     patterns = {text: _number_pattern(text) for text in sorted(texts)}
     found: dict[tuple[str, str], list[str]] = {}
-    for path in sorted(CALC_DIR.glob("*.py")):
+    for path in sorted(CALC_DIR.rglob("*.py")):
         for n, line in enumerate(_code_lines(path), start=1):
             for text, pattern in patterns.items():
                 for _ in pattern.finditer(line):

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-import calc.report
-from calc.engine import assess
-from calc.evidence import Evidence, FailureType
-from calc.inputs import PatientInputs
-from calc.report import (
+import calc.core.report
+from calc.core.engine import assess
+from calc.core.evidence import Evidence, FailureType
+from calc.core.inputs import PatientInputs
+from calc.core.report import (
     context_dict,
     context_lines,
     date_words,
@@ -33,7 +33,7 @@ from calc.report import (
     tbil_text,
     to_dict,
 )
-from calc.results import Assessment
+from calc.core.results import Assessment
 from calc.version import __version__
 
 ALL_TYPES = ["ACLF", "CLF", "ALF", "SALF"]
@@ -451,7 +451,7 @@ def test_date_words(d: date, expected: str) -> None:
 @pytest.mark.hazard("H-01")
 def test_h01_percent_text_is_gone() -> None:
     """The chance of improvement had its own formatter; nothing may format one now."""
-    assert not hasattr(calc.report, "percent_text")
+    assert not hasattr(calc.core.report, "percent_text")
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,13 @@
-"""The result types (calc.results) and the shape of the core's imports.
+"""The result types (calc.core.results) and the shape of the core's imports.
 
 * Each core module imports on its own, in a fresh interpreter.
 * The import graph of calc.* has no cycle. It is read from the source with
   ``ast``: every import statement counts, at module level, under
   ``if TYPE_CHECKING:`` and inside functions.
-* calc.results imports only the standard library and calc.evidence, calc.inputs
-  and calc.meld.
-* Each result type is defined once, in calc.results, and imported from there.
-* Every dataclass field in calc.results is named, with its type, in its class's
+* calc.core.results imports only the standard library and calc.core.evidence, calc.core.inputs
+  and calc.core.meld.
+* Each result type is defined once, in calc.core.results, and imported from there.
+* Every dataclass field in calc.core.results is named, with its type, in its class's
   docstring "Attributes" section (numpydoc), with a description.
 """
 
@@ -25,24 +25,25 @@ from pathlib import Path
 
 import pytest
 
-import calc.results
+import calc.core.results
 
 ROOT = Path(__file__).resolve().parents[2]
 CALC = ROOT / "calc"
 
-# The pure core: everything but the web, server and command-line adapters.
+# Modules that import without a web framework: the core, and the two adapters that
+# only compute (the SVG figures, the cohort run).
 CORE_MODULES = (
-    "calc.evidence",
-    "calc.inputs",
-    "calc.meld",
-    "calc.results",
-    "calc.engine",
-    "calc.followup",
-    "calc.assessment",
-    "calc.report",
-    "calc.figure",
-    "calc.savefile",
-    "calc.cohort",
+    "calc.core.evidence",
+    "calc.core.inputs",
+    "calc.core.meld",
+    "calc.core.results",
+    "calc.core.engine",
+    "calc.core.followup",
+    "calc.core.assessment",
+    "calc.core.report",
+    "calc.web.figure",
+    "calc.core.savefile",
+    "calc.cli.cohort",
 )
 RESULT_TYPES = frozenset(
     {
@@ -59,9 +60,16 @@ RESULT_TYPES = frozenset(
         "FollowupResult",
     }
 )
-# What importing calc.results may load of calc (the package root loads calc.version).
-RESULTS_MAY_LOAD = {"calc", "calc.version", "calc.evidence", "calc.inputs", "calc.results"}
-RESULTS_MAY_IMPORT = {"calc.evidence", "calc.inputs", "calc.meld"}
+# What importing calc.core.results may load of calc (the package root loads calc.version).
+RESULTS_MAY_LOAD = {
+    "calc",
+    "calc.version",
+    "calc.core",
+    "calc.core.evidence",
+    "calc.core.inputs",
+    "calc.core.results",
+}
+RESULTS_MAY_IMPORT = {"calc.core.evidence", "calc.core.inputs", "calc.core.meld"}
 
 
 # --------------------------------------------------------------------------
@@ -69,12 +77,14 @@ RESULTS_MAY_IMPORT = {"calc.evidence", "calc.inputs", "calc.meld"}
 
 
 def module_names(package_dir: Path) -> dict[str, Path]:
-    """Module name -> file, for every .py file of a flat package."""
-    package = package_dir.name
-    return {
-        package if path.stem == "__init__" else f"{package}.{path.stem}": path
-        for path in sorted(package_dir.glob("*.py"))
-    }
+    """Module name -> file, for every .py file of a package and its subpackages."""
+    out = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = [package_dir.name, *path.relative_to(package_dir).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
 
 
 def _resolve(dotted: str, modules: dict[str, Path]) -> str | None:
@@ -91,18 +101,18 @@ def _resolve(dotted: str, modules: dict[str, Path]) -> str | None:
 def imported_modules(path: Path, me: str, modules: dict[str, Path]) -> set[str]:
     """The package's modules that one file imports, wherever the statement stands."""
     package = me.split(".")[0]
+    # The package a relative import starts from: a module's own, or an __init__'s self.
+    here = me.split(".") if path.stem == "__init__" else me.split(".")[:-1]
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            assert node.level <= 1, f"{path}: relative import beyond the package"
-            base = package if node.level else ""
+            assert node.level <= len(here), f"{path}: relative import beyond the package"
+            base = ".".join(here[: len(here) - node.level + 1]) if node.level else ""
             module = ".".join(p for p in (base, node.module or "") if p)
-            if module == package:  # from . import x / from calc import x: x may be a module
-                targets = [f"{package}.{alias.name}" for alias in node.names]
-            else:
-                targets = [module]
+            # from . import x / from calc.core import x: x may be a module
+            targets = [f"{module}.{alias.name}" for alias in node.names]
         else:
             continue
         for target in targets:
@@ -133,13 +143,36 @@ def test_calc_import_graph_has_no_cycle() -> None:
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
+def test_layers_import_downwards_only() -> None:
+    """calc.core imports nothing of the adapters; web and cli never import each other
+    (except ``calc serve``, which starts the web server)."""
+    graph = import_graph(CALC)
+    allowed = {
+        "calc.core": ("calc.core", "calc.version", "calc"),
+        "calc.web": ("calc.web", "calc.core", "calc.version", "calc"),
+        "calc.cli": ("calc.cli", "calc.core", "calc.version", "calc", "calc.web.server"),
+    }
+    wrong = [
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for layer, ok in allowed.items()
+        if module == layer or module.startswith(f"{layer}.")
+        for target in targets
+        if not any(target == o or target.startswith(f"{o}.") for o in ok if o != "calc")
+        and target != "calc"
+    ]
+    assert wrong == []
+    assert graph["calc.core.engine"], "control: the graph has the core's own imports"
+
+
 def test_import_graph_counts_type_checking_and_function_imports() -> None:
     """Control: the graph holds the imports that only a type checker or a call runs."""
     graph = import_graph(CALC)
-    assert "calc.meld" in graph["calc.results"]  # under if TYPE_CHECKING:
-    assert "calc.server" in graph["calc.cli"]  # inside a function
-    assert "calc.api" in graph["calc.app"]  # from . import api, views (inside a function)
-    assert graph["calc.server"] == {"calc"}  # from . import create_app: the package root
+    assert "calc.core.meld" in graph["calc.core.results"]  # under if TYPE_CHECKING:
+    assert "calc.web.server" in graph["calc.cli.main"]  # inside a function
+    assert "calc.web.api" in graph["calc.web.app"]  # from . import api, views (inside a function)
+    assert graph["calc.web.server"] == {"calc"}  # from .. import create_app: the package root
+    assert "calc.core.savefile" in graph["calc.web.views"]  # from ..core import savefile
 
 
 def test_import_cycle_is_found_through_type_checking(tmp_path: Path) -> None:
@@ -158,8 +191,8 @@ def test_import_cycle_is_found_through_type_checking(tmp_path: Path) -> None:
 
 
 def test_results_imports_only_the_standard_library_and_input_types() -> None:
-    path = CALC / "results.py"
-    calc_modules = imported_modules(path, "calc.results", module_names(CALC))
+    path = CALC / "core" / "results.py"
+    calc_modules = imported_modules(path, "calc.core.results", module_names(CALC))
     assert calc_modules <= RESULTS_MAY_IMPORT
     others = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
@@ -191,7 +224,7 @@ def test_core_module_imports_alone(module: str) -> None:
     assert done.returncode == 0, done.stderr
     loaded = set(json.loads(done.stdout))
     assert module in loaded
-    if module == "calc.results":
+    if module == "calc.core.results":
         assert loaded <= RESULTS_MAY_LOAD, sorted(loaded - RESULTS_MAY_LOAD)
 
 
@@ -206,10 +239,10 @@ def _source_files() -> list[Path]:
 def test_result_types_are_the_dataclasses_of_calc_results() -> None:
     defined = {
         name
-        for name, obj in vars(calc.results).items()
+        for name, obj in vars(calc.core.results).items()
         if inspect.isclass(obj)
         and dataclasses.is_dataclass(obj)
-        and obj.__module__ == "calc.results"
+        and obj.__module__ == "calc.core.results"
     }
     assert defined == RESULT_TYPES
 
@@ -220,16 +253,16 @@ def test_each_result_type_is_defined_once_and_imported_from_calc_results() -> No
         where = path.relative_to(ROOT)
         for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
             if isinstance(node, ast.ClassDef) and node.name in RESULT_TYPES:
-                if where != Path("calc/results.py"):
+                if where != Path("calc/core/results.py"):
                     problems.append(f"{where}:{node.lineno}: defines {node.name}")
             elif isinstance(node, ast.ImportFrom):
                 names = {alias.name for alias in node.names} & RESULT_TYPES
                 module = "." * node.level + (node.module or "")
-                if names and module not in {"calc.results", ".results"}:
+                if names and module not in {"calc.core.results", ".results", "..core.results"}:
                     problems.append(f"{where}:{node.lineno}: {sorted(names)} from {module}")
             elif isinstance(node, ast.Attribute) and node.attr in RESULT_TYPES:
                 owner = ast.unparse(node.value)
-                if owner not in {"calc.results", "results"}:
+                if owner not in {"calc.core.results", "results"}:
                     problems.append(f"{where}:{node.lineno}: {owner}.{node.attr}")
     assert problems == []
 
@@ -270,7 +303,7 @@ def documented_attributes(cls: type) -> dict[str, tuple[str, str]]:
 
 
 def _result_classes() -> list[type]:
-    return [getattr(calc.results, name) for name in sorted(RESULT_TYPES)]
+    return [getattr(calc.core.results, name) for name in sorted(RESULT_TYPES)]
 
 
 @pytest.mark.parametrize("cls", _result_classes(), ids=lambda c: c.__name__)

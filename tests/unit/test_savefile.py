@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from calc import savefile
-from calc.savefile import SaveFileError
+from calc.core import savefile
+from calc.core.savefile import SaveFileError
 
 ALLOWED = {"failure_type", "meld", "alt", "fu_alt", "patient_ref"}
 FIELDS = {"failure_type": "ACLF", "meld": "28", "alt": "240", "fu_alt": "", "patient_ref": "R-1"}

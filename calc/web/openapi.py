@@ -1,11 +1,11 @@
-"""The OpenAPI 3.0 document of the JSON API; its request from the field table (calc.fields)."""
+"""The OpenAPI 3.0 document of the JSON API; its request from the field table (calc.core.fields)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .fields import BY_API, FIELDS, Field, Kind
-from .meld import CLASSIC_MELD
+from ..core.fields import BY_API, FIELDS, Field, Kind
+from ..core.meld import CLASSIC_MELD
 
 
 def _errors_schema() -> dict[str, Any]:
@@ -48,7 +48,7 @@ def _range_by_unit(field: Field, unit_field: Field) -> dict[str, Any]:
 
 
 def request_property(field: Field) -> dict[str, Any]:
-    """The schema of one field of the table (calc.fields): type, enum, bounds, description."""
+    """The schema of one field of the table (calc.core.fields): type, enum, bounds, description."""
     schema: dict[str, Any]
     if field.kind is Kind.NUMBER:
         assert field.ranges is not None
@@ -148,7 +148,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 STRING: dict[str, Any] = {"type": "string"}
-# Every MELD score is a whole number from 6 to 40 (calc.meld.CLASSIC_MELD).
+# Every MELD score is a whole number from 6 to 40 (calc.core.meld.CLASSIC_MELD).
 MELD_SCORE: dict[str, Any] = {
     "minimum": CLASSIC_MELD.score_min,
     "maximum": CLASSIC_MELD.score_max,
@@ -217,7 +217,7 @@ def _context_schema() -> dict[str, Any]:
 
 
 def assessment_schema() -> dict[str, Any]:
-    """The response of POST /api/v1/assess (calc.report.to_dict)."""
+    """The response of POST /api/v1/assess (calc.core.report.to_dict)."""
     meld_after = {"type": "number", "nullable": True, **MELD_SCORE}
     range_item = {
         "type": "object",
@@ -345,7 +345,7 @@ def assessment_schema() -> dict[str, Any]:
 
 
 def evidence_sources_schema() -> dict[str, Any]:
-    """The response of GET /api/v1/evidence (calc.api.evidence_sources)."""
+    """The response of GET /api/v1/evidence (calc.web.api.evidence_sources)."""
     source = {
         "type": "object",
         "required": ["used_in_calculation", "schema_version", "evidence_version", "source"],

@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .assessment import ASSESS_FIELDS, LAB_FIELDS, run, validate_labs_object, validate_request
-from .evidence import Evidence
-from .inputs import InputError
-from .meld import working_as_dict
+from ..core.assessment import ASSESS_FIELDS, LAB_FIELDS, run, validate_labs_object, validate_request
+from ..core.evidence import Evidence
+from ..core.inputs import InputError
+from ..core.meld import working_as_dict
+from ..core.report import to_dict
+from ..version import __version__
 from .openapi import openapi_document
-from .report import to_dict
-from .version import __version__
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -1,6 +1,6 @@
 """The assessment engine: validated patient inputs + evidence -> Assessment.
 
-The result types (:class:`Assessment` and its parts) are in :mod:`calc.results`.
+The result types (:class:`Assessment` and its parts) are in :mod:`calc.core.results`.
 
 Pure: standard library only on this path (scipy is imported lazily, and only
 for evidence that reports n, which the current evidence does not). No clock,
@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from ..version import __version__
 from .evidence import (
     AltMarkerEvidence,
     Comparison,
@@ -39,7 +40,6 @@ from .results import (
     VersionStamp,
     WarningItem,
 )
-from .version import __version__
 
 # A typed MELD and the MELD from labs may differ by rounding; more than this is a warning.
 MELD_LABS_TOLERANCE = 1
@@ -527,7 +527,7 @@ def assess(
     """Assess one patient against the evidence.
 
     ``labs`` (MELD from laboratory values) and ``followup`` (the follow-up
-    markers, from :mod:`calc.followup`) are carried into the result, with their
+    markers, from :mod:`calc.core.followup`) are carried into the result, with their
     warnings; neither changes the pooled estimates. Warnings come in this order:
     what the follow-up shows (a worsening first), the plausibility of the
     inputs, then the limits of the evidence for this patient.

@@ -121,7 +121,7 @@ ALT_RANGES: dict[AltUnit, Range] = {
 # above that a value is far likelier to be μmol/L typed against the wrong unit,
 # and is refused by the mislabel guard (a true value that high is entered in
 # μmol/L). Below 1 μmol/L no assay reports bilirubin; 0.05 mg/dL = 0.855 μmol/L.
-# The same bounds serve the MELD labs (calc.meld).
+# The same bounds serve the MELD labs (calc.core.meld).
 TBIL_RANGES: dict[TbilUnit, Range] = {
     TbilUnit.UMOL_L: Range("Total bilirubin (TBIL)", "umol/L", 1, 1710),
     TbilUnit.MG_DL: Range("Total bilirubin (TBIL)", "mg/dL", 0.05, 50),

@@ -74,7 +74,7 @@ from .inputs import decimal_of as _dec
 from .inputs import number_or_none as _number_or_none
 from .inputs import show_number as _show
 
-check_lab = check_in_unit  # the mislabel guard lives in calc.inputs, shared with TBIL
+check_lab = check_in_unit  # the mislabel guard lives in calc.core.inputs, shared with TBIL
 
 _T = TypeVar("_T")
 
@@ -82,7 +82,7 @@ _T = TypeVar("_T")
 # Units (standard SI conversion factors)
 # ---------------------------------------------------------------------------
 
-# Bilirubin 1 mg/dL = 17.1 μmol/L (standard SI factor; the same constant as calc.inputs).
+# Bilirubin 1 mg/dL = 17.1 μmol/L (standard SI factor; the same constant as calc.core.inputs).
 BILIRUBIN_UMOL_L_PER_MG_DL = Decimal(repr(UMOL_L_PER_MG_DL))
 # Creatinine 1 mg/dL = 88.4 μmol/L (standard SI conversion factor).
 CREATININE_UMOL_L_PER_MG_DL = Decimal("88.4")
@@ -90,7 +90,7 @@ CREATININE_UMOL_L_PER_MG_DL = Decimal("88.4")
 ALBUMIN_G_L_PER_G_DL = Decimal("10")
 
 # Bilirubin is total bilirubin, the same quantity as the assessment's TBIL, so it
-# shares the unit enum of calc.inputs ("mg/dL" | "umol/L").
+# shares the unit enum of calc.core.inputs ("mg/dL" | "umol/L").
 BilirubinUnit = TbilUnit
 
 
@@ -218,7 +218,7 @@ CANONICAL_RANGES: dict[str, Range] = {
 # Formula constants: the one table of MELD coefficients and bounds
 #
 # Every evaluator reads these: classic_meld, meld_na and meld_3_0 below (decimal)
-# and calc.cohort (float64 over whole columns). Each coefficient is kept as the
+# and calc.cli.cohort (float64 over whole columns). Each coefficient is kept as the
 # decimal text its source prints, so the decimal and the binary value come from
 # the same text: ``Decimal(text)`` and ``float(text)``. Whole-number rules (the
 # x 10, the threshold, the score limits) are ints.
@@ -557,7 +557,7 @@ _ALBUMIN_FACTORS: dict[AlbuminUnit, Decimal] = {
 def validate_labs(raw: Mapping[str, object], *, allow_text: bool) -> LabInputs:
     """Validate raw MELD labs keyed by the API's field names.
 
-    Mirrors :func:`calc.inputs.validate_inputs`: every problem is collected before
+    Mirrors :func:`calc.core.inputs.validate_inputs`: every problem is collected before
     raising one :class:`InputError` mapping field -> messages. ``allow_text`` admits
     strings (form and command line): plain decimals only (no ``nan``, ``inf``,
     ``1e309``, ``1_000``, ``2,5``) and yes/no/true/false for dialysis.

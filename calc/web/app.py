@@ -32,12 +32,12 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
-from .evidence import load_evidence
-from .version import __version__
+from ..core.evidence import load_evidence
+from ..version import __version__
 
 log = logging.getLogger("calc")
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # calc/
 
 # Security headers (OWASP Secure Headers Project): exact values, asserted by the tests.
 CSP = (

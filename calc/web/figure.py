@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import MELD_CAP, MELD_FLOOR
-from .report import meld_after_text, pooled_tbil_text, tbil_text
-from .results import Assessment
+from ..core.engine import MELD_CAP, MELD_FLOOR
+from ..core.report import meld_after_text, pooled_tbil_text, tbil_text
+from ..core.results import Assessment
 
 WIDTH = 640
 LEFT = 150

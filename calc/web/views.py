@@ -11,11 +11,9 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from . import savefile
-from .assessment import run
-from .figure import build_figure, build_trajectory
-from .forms import FAILURE_TYPE_HINTS, AssessmentForm
-from .report import (
+from ..core import savefile
+from ..core.assessment import run
+from ..core.report import (
     HEADLINE_WHAT,
     date_both,
     date_words,
@@ -35,7 +33,9 @@ from .report import (
     unit_label,
     versions_text,
 )
-from .version import __version__
+from ..version import __version__
+from .figure import build_figure, build_trajectory
+from .forms import FAILURE_TYPE_HINTS, AssessmentForm
 
 bp = Blueprint("views", __name__)
 

@@ -5,7 +5,7 @@ Each :class:`Field` is one value of the JSON API's request (``labs`` and
 ``followup.tbil_day60.unit``), with what the form, the command line
 (``calc assess``) and cohort files call it, its label, kind, unit choices,
 default and help text. Bounds are never written here: a field refers to the
-range table it is checked against (calc.inputs, calc.meld), so the words an
+range table it is checked against (calc.core.inputs, calc.core.meld), so the words an
 adapter shows come from the same numbers the core checks.
 """
 
@@ -172,7 +172,7 @@ _BASELINE = (
     ),
 )  # fmt: skip
 
-# The labs of MELD, in the order the API documents them (calc.assessment.LAB_FIELD_ORDER).
+# The labs of MELD, in the order the API documents them (calc.core.assessment.LAB_FIELD_ORDER).
 # Lab units have no default, as in the API: creatinine 20 reads as MELD 27 in mg/dL
 # and MELD 14 in μmol/L, both valid, so a guessed unit is a silent slip. The form
 # pre-selects the SI unit (its unit systems switch it).

@@ -514,7 +514,7 @@ def parse_context_evidence(data: Any) -> ContextEvidence:
 def _read_json(path: str | Path | None, default: str) -> Any:
     try:
         if path is None:
-            packaged = resources.files("calc").joinpath("data").joinpath(default)
+            packaged = resources.files("calc.core").joinpath("data").joinpath(default)
             raw = packaged.read_text("utf-8")
         else:
             raw = Path(path).read_text("utf-8")

@@ -29,7 +29,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from . import create_app
+from .. import create_app
 
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 _IP_FIELD = re.compile(r"\bip=\S*?(?=:?\s|$)")

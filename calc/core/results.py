@@ -1,7 +1,7 @@
 """The results the core returns: frozen dataclasses, every field documented.
 
-:func:`calc.engine.assess` returns an :class:`Assessment`;
-:func:`calc.followup.assess_followup` returns a :class:`FollowupResult`. Each
+:func:`calc.core.engine.assess` returns an :class:`Assessment`;
+:func:`calc.core.followup.assess_followup` returns a :class:`FollowupResult`. Each
 class lists its fields under "Attributes" with their type, unit, meaning and
 source. The sources named there:
 
@@ -126,7 +126,7 @@ class MeldReduction:
         or an SE). None when the type has no estimate or no ± is printed.
     spread_kind : str
         What the spread is: "SD", "SE", "95% CI" or "unreported" (the values
-        of :class:`calc.evidence.DispersionKind`; "unreported" for Cao et al.
+        of :class:`calc.core.evidence.DispersionKind`; "unreported" for Cao et al.
         2018), or "none" when the type has no estimate.
     spread_low : float | None
         Lower end of a reported 95 % CI of the decrease, in MELD points. None
@@ -503,7 +503,7 @@ class MarkerStatus:
     ----------
     key : str
         Which follow-up value: "alt_day15", "tbil_day60", "tbil_day90" or
-        "meld" (the values of :class:`calc.followup.FollowupKey`).
+        "meld" (the values of :class:`calc.core.followup.FollowupKey`).
     marker : str
         The analyte: "ALT", "TBIL" or "MELD".
     target_day : int | None

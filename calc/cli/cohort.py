@@ -6,13 +6,13 @@ leading ``'``: :func:`_defuse`). The numbers are computed with numpy
 over whole columns, yet equal the single-patient engine's bit for bit: the
 same arithmetic in the same order; the per-failure-type constants (pooled
 mean and spread, the intervals the evidence supports) taken from
-:func:`calc.engine.assess` itself, run once per type; and MELD after MSCT as
+:func:`calc.core.engine.assess` itself, run once per type; and MELD after MSCT as
 the engine's exact decimal subtraction ``(baseline·10^d − round(mean·10^d)) /
 10^d``. A test compares the two on thousands of random rows with ``==``.
 
 Validation is the engine's too. Type, units, baseline MELD and transplant
 date take few distinct values: each distinct text is checked once by
-:func:`calc.inputs.validate_inputs` (with the row's other fields valid), and
+:func:`calc.core.inputs.validate_inputs` (with the row's other fields valid), and
 plain ``YYYY-MM-DD`` dates are read with numpy. ALT and TBIL that are short
 ASCII plain decimals inside their unit's range are read with numpy (exactly
 as ``float`` reads them); any other text goes to validate_inputs, so a refused
@@ -20,13 +20,13 @@ value gets its message, and a value it accepts in another spelling
 (``" 240"``) is accepted here too.
 
 MELD from labs: the optional ``labs_<field>`` columns are the API's ``labs``
-object, and each row is validated as :func:`calc.assessment.validate_request`
+object, and each row is validated as :func:`calc.core.assessment.validate_request`
 validates it (same rules, messages keyed ``labs.<field>``): each distinct unit,
-dialysis or sex text checked once by :func:`calc.meld.validate_labs`, plain
+dialysis or sex text checked once by :func:`calc.core.meld.validate_labs`, plain
 decimals inside their range read with numpy, anything else checked by
 validate_labs. The three scores are computed in float64; the few rows whose
 unrounded score lies within ROUNDING_MARGIN of a rounding tie are recomputed by
-:func:`calc.meld.compute_meld`, so every score equals the engine's exactly.
+:func:`calc.core.meld.compute_meld`, so every score equals the engine's exactly.
 
 The file is read in blocks of whole records (4 MiB, about 80,000 rows) split
 into cells with numpy, and written block by block: memory stays bounded
@@ -56,9 +56,9 @@ import click
 import numpy as np
 import numpy.typing as npt
 
-from . import meld as _meld
-from .assessment import LAB_FIELD_ORDER, LAB_VALUE_FIELDS
-from .engine import (
+from ..core import meld as _meld
+from ..core.assessment import LAB_FIELD_ORDER, LAB_VALUE_FIELDS
+from ..core.engine import (
     ALT_PLAUSIBLE_LOW_U_L,
     MELD_CAP,
     MELD_FLOOR,
@@ -68,8 +68,8 @@ from .engine import (
     assess,
     decimals_of,
 )
-from .evidence import Evidence, EvidenceError, FailureType, load_evidence
-from .inputs import (
+from ..core.evidence import Evidence, EvidenceError, FailureType, load_evidence
+from ..core.inputs import (
     ALT_RANGES,
     DATE_HIGH,
     DATE_LOW,
@@ -85,7 +85,7 @@ from .inputs import (
     tbil_to_umol_l,
     validate_inputs,
 )
-from .meld import (
+from ..core.meld import (
     ALBUMIN_RANGES,
     BILIRUBIN_RANGES,
     CREATININE_RANGES,
@@ -101,7 +101,7 @@ from .meld import (
     creatinine_to_mg_dl,
     validate_labs,
 )
-from .version import __version__
+from ..version import __version__
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -123,7 +123,7 @@ INPUT_FIELDS: Final = (
     "transplant_date",
 )
 REQUIRED_FIELDS: Final = ("failure_type", "meld", "alt", "tbil")
-# The order in which calc.inputs.validate_inputs checks the fields (and lists its errors).
+# The order in which calc.core.inputs.validate_inputs checks the fields (and lists its errors).
 _CHECK_ORDER: Final = (
     "failure_type",
     "meld",
@@ -133,7 +133,7 @@ _CHECK_ORDER: Final = (
     "tbil",
     "transplant_date",
 )
-#: The kinds of range the engine can give (calc.results.RangeEstimate.kind).
+#: The kinds of range the engine can give (calc.core.results.RangeEstimate.kind).
 RANGE_KINDS: Final = ("confidence", "prediction")
 
 _MELD_BLOCK: Final = (
@@ -173,12 +173,12 @@ WARNING_CODES: Final = (
     "baseline_meld_below_20",
     "spread_exceeds_mean",
     "tbil_at_or_below_pooled",
-)  # the order calc.engine.assess emits them (_plausibility_warnings, then _warnings)
+)  # the order calc.core.engine.assess emits them (_plausibility_warnings, then _warnings)
 
-#: MELD from labs: ``labs_<field>`` holds the API's ``labs.<field>`` (calc.assessment).
+#: MELD from labs: ``labs_<field>`` holds the API's ``labs.<field>`` (calc.core.assessment).
 LAB_FIELDS: Final = LAB_FIELD_ORDER
 LAB_COLUMNS: Final = tuple(f"labs_{f}" for f in LAB_FIELDS)
-# The order in which calc.meld.validate_labs checks the labs (and lists its errors).
+# The order in which calc.core.meld.validate_labs checks the labs (and lists its errors).
 _LAB_CHECK_ORDER: Final = (
     "bilirubin_unit",
     "bilirubin",
@@ -196,7 +196,7 @@ _LAB_CHECK_ORDER: Final = (
 _LAB_VALUES: Final = LAB_VALUE_FIELDS
 # With any lab column, these must be columns too (else every row with labs is refused) ...
 _LAB_REQUIRED: Final = ("labs_inr", "labs_creatinine", "labs_creatinine_unit", "labs_dialysis")
-# ... and a value column comes with its unit column (units have no default: calc.meld).
+# ... and a value column comes with its unit column (units have no default: calc.core.meld).
 _LAB_PAIRS: Final = (
     ("labs_bilirubin", "labs_bilirubin_unit"),
     ("labs_creatinine", "labs_creatinine_unit"),
@@ -265,7 +265,7 @@ class _Groups:
     mean_scaled: IntArray  # round(mean * scale)
     range_low: dict[str, FloatArray]
     range_high: dict[str, FloatArray]
-    tbil_defining_umol_l: FloatArray  # calc.engine.TBIL_DEFINITIONS
+    tbil_defining_umol_l: FloatArray  # calc.core.engine.TBIL_DEFINITIONS
     spread_exceeds_mean: BoolArray
     no_estimate: BoolArray
 
@@ -301,7 +301,7 @@ def _groups(evidence: Evidence) -> _Groups:
         if mr.reported_spread is not None:
             out.spread[i] = mr.reported_spread
         if mr.available and mr.mean is not None:
-            # calc.engine.subtract_printed, split into its per-group and per-row parts.
+            # calc.core.engine.subtract_printed, split into its per-group and per-row parts.
             scale = int(10 ** decimals_of(mr.mean))
             out.mean[i] = mr.mean
             out.scale[i] = scale
@@ -313,7 +313,7 @@ def _groups(evidence: Evidence) -> _Groups:
 
 
 def _stratum_threshold(evidence: Evidence) -> tuple[float, float]:
-    """The baseline-MELD threshold as calc.engine._stratum and calc.engine._warnings read it."""
+    """The baseline-MELD threshold as engine._stratum and engine._warnings read it."""
     threshold = evidence.baseline_meld.threshold
     return (threshold if threshold is not None else 20.0), (threshold or 20.0)
 
@@ -329,7 +329,7 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
     n = ft.shape[0]
     available = g.available[ft]
 
-    # Expected MELD after MSCT: calc.engine.subtract_printed and bound_meld.
+    # Expected MELD after MSCT: calc.core.engine.subtract_printed and bound_meld.
     scale = g.scale[ft]
     unbounded = np.where(available, (meld * scale - g.mean_scaled[ft]) / scale, np.nan)
     out: dict[str, AnyArray] = {
@@ -348,13 +348,13 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
         out[f"{kind}_meld_after_high"] = np.clip(meld - low, MELD_FLOOR, MELD_CAP)
 
     stratum_threshold, warning_threshold = _stratum_threshold(evidence)
-    # calc.engine._stratum: none for a type without an estimate (ALF, SALF).
+    # calc.core.engine._stratum: none for a type without an estimate (ALF, SALF).
     labels = np.array(["", f"<{stratum_threshold:g}", f">={stratum_threshold:g}"], dtype=object)
     out["baseline_stratum"] = labels[
         np.where(available, 1 + (meld >= stratum_threshold).astype(np.intp), 0)
     ]
 
-    # Markers: calc.engine._markers.
+    # Markers: calc.core.engine._markers.
     tbil, level = inputs.tbil_umol_l, evidence.tbil.pooled_level_umol_l
     informative = tbil > level
     out["alt_u_l"] = inputs.alt_u_l
@@ -369,10 +369,10 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
         [start + np.timedelta64(d, "D") for d in evidence.tbil.check_days], axis=1
     )
 
-    # Warnings: calc.engine._warnings, as bits in WARNING_CODES order.
-    disagree = inputs.meld_labs_disagree  # calc.engine._labs_warnings
+    # Warnings: calc.core.engine._warnings, as bits in WARNING_CODES order.
+    disagree = inputs.meld_labs_disagree  # calc.core.engine._labs_warnings
     flags = (
-        tbil < g.tbil_defining_umol_l[ft],  # calc.engine._plausibility_warnings
+        tbil < g.tbil_defining_umol_l[ft],  # calc.core.engine._plausibility_warnings
         meld < MELD_PLAUSIBLE_LOW,
         inputs.alt_u_l < ALT_PLAUSIBLE_LOW_U_L,
         g.no_estimate[ft],
@@ -407,7 +407,7 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
     return out
 
 
-#: Distinct values of calc.cohort.assess_cohort's ``warning_bits``.
+#: Distinct values of calc.cli.cohort.assess_cohort's ``warning_bits``.
 _WARNING_KEYS: Final = 1 << (len(WARNING_CODES) + len(LAB_WARNING_CODES))
 
 
@@ -717,7 +717,7 @@ def _parse_cells(cells: Mapping[str, _Cells], n: int, row_errors: Mapping[int, s
     labs: _Labs | None = None
     if any(c in cells for c in LAB_COLUMNS):
         labs = _parse_labs(cells, n, tbil_entered, tbil_unit)
-        # calc.assessment.validate_request: a blank MELD with labs is the labs' classic
+        # calc.core.assessment.validate_request: a blank MELD with labs is the labs' classic
         # MELD; if the labs are refused, their messages say why, with no MELD message.
         meld_cells = cells.get("meld")
         blank_meld = ~_filled(meld_cells, n) if meld_cells is not None else np.ones(n, bool)
@@ -921,7 +921,7 @@ def _entered_unit(q: _meld.Quantity | None) -> str | None:
 def _parse_labs(
     cells: Mapping[str, _Cells], n: int, tbil_entered: FloatArray, tbil_unit: IntArray
 ) -> _Labs:
-    """The ``labs_`` cells as calc.assessment.validate_request reads a labs object.
+    """The ``labs_`` cells as calc.core.assessment.validate_request reads a labs object.
 
     A row gives labs when a lab value cell is not blank; its labs object is then
     every non-blank ``labs_`` cell (a blank cell is a field left out). Without a
@@ -1059,7 +1059,7 @@ def _f(x: Decimal | int) -> float:
 
 
 def _sodium_deficit(sodium: FloatArray, reference: str, low: str, high: str) -> FloatArray:
-    """``reference − sodium``, sodium bounded to ``low``–``high`` (texts of calc.meld's table)."""
+    """``reference − sodium``, sodium bounded to ``low``–``high`` (texts of meld's table)."""
     deficit: FloatArray = float(reference) - np.clip(sodium, float(low), float(high))
     return deficit
 
@@ -1078,9 +1078,9 @@ def _lab_scores(
     sex: IntArray,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Classic MELD, MELD-Na and MELD 3.0 (0: not computed) of ``rows``, equal to
-    calc.meld.compute_meld's.
+    calc.core.meld.compute_meld's.
 
-    The formulas of calc.meld in float64. A value that lies within ROUNDING_MARGIN of
+    The formulas of calc.core.meld in float64. A value that lies within ROUNDING_MARGIN of
     a rounding boundary (classic: 10 x the formula value, against k + 0.5, which is
     "to the tenth, half up"; MELD-Na and MELD 3.0: k + 0.5) could round either way,
     so that row's three scores are recomputed by compute_meld in decimal arithmetic.
@@ -1098,7 +1098,7 @@ def _lab_scores(
     c = cr[idx] / c_div[cr_unit[idx]]
     dial = dialysis[idx] == 1
 
-    # Classic MELD (calc.meld.classic_meld; constants: calc.meld.CLASSIC_MELD).
+    # Classic MELD (calc.core.meld.classic_meld; constants: calc.core.meld.CLASSIC_MELD).
     k = _meld.CLASSIC_MELD
     floor = float(k.lab_floor)
     ln_b, ln_i = np.log(np.maximum(b_raw, floor)), np.log(np.maximum(i_raw, floor))
@@ -1115,7 +1115,7 @@ def _lab_scores(
     near = _near_tie(meld_i_unrounded)
     meld = np.minimum(meld_i, k.score_max)
 
-    # MELD-Na (calc.meld.meld_na; calc.meld.MELD_NA), when sodium is given.
+    # MELD-Na (calc.core.meld.meld_na; calc.core.meld.MELD_NA), when sodium is given.
     kn = _meld.MELD_NA
     na = sodium[idx]
     has_na = ~np.isnan(na)
@@ -1128,7 +1128,7 @@ def _lab_scores(
     meld_na = np.where(applies, np.floor(na_value + 0.5).astype(np.int64), meld_i)
     meld_na = np.where(has_na, np.minimum(meld_na, kn.score_max), 0)
 
-    # MELD 3.0 (calc.meld.meld_3_0; calc.meld.MELD_3_0), when sodium, albumin and sex
+    # MELD 3.0 (calc.core.meld.meld_3_0; calc.core.meld.MELD_3_0), when sodium, albumin and sex
     # are given. Terms whose constants equal classic MELD's or MELD-Na's are reused.
     k3 = _meld.MELD_3_0
     floor3 = float(k3.lab_floor)
@@ -1161,7 +1161,7 @@ def _lab_scores(
         has_3, np.minimum(np.floor(value_3 + 0.5).astype(np.int64), k3.score_max), 0
     )
 
-    # The rows near a tie: calc.meld.compute_meld, in decimal arithmetic.
+    # The rows near a tie: calc.core.meld.compute_meld, in decimal arithmetic.
     cache: dict[tuple[object, ...], tuple[int, int, int]] = {}
     for j in np.flatnonzero(near).tolist():
         r = int(idx[j])
@@ -1179,7 +1179,7 @@ def _lab_scores(
     return out[0], out[1], out[2]
 
 
-# How many of each unit make one canonical unit (calc.meld's conversions).
+# How many of each unit make one canonical unit (calc.core.meld's conversions).
 _BILIRUBIN_DIVISOR: Final[dict[TbilUnit, Decimal | int]] = {
     TbilUnit.MG_DL: 1,
     TbilUnit.UMOL_L: _meld.BILIRUBIN_UMOL_L_PER_MG_DL,
@@ -1748,7 +1748,7 @@ def _run(
 
 
 # --------------------------------------------------------------------------
-# The command (registered by calc.cli: ``main.add_command(cohort_command)``)
+# The command (registered by calc.cli.main: ``main.add_command(cohort_command)``)
 
 
 @click.command("cohort")

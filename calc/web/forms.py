@@ -15,11 +15,11 @@ from typing import Any
 from wtforms import BooleanField, Form, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from .assessment import LAB_VALUE_FIELDS, AssessmentRequest, labs_given, validate_request
-from .fields import BY_API, FIELDS, Adapter, error_target
-from .inputs import FAILURE_TYPE_DEFINITIONS, UNIT_LABELS, InputError, TbilUnit
-from .meld import AlbuminUnit, CreatinineUnit
-from .savefile import SAVE_NOTICE
+from ..core.assessment import LAB_VALUE_FIELDS, AssessmentRequest, labs_given, validate_request
+from ..core.fields import BY_API, FIELDS, Adapter, error_target
+from ..core.inputs import FAILURE_TYPE_DEFINITIONS, UNIT_LABELS, InputError, TbilUnit
+from ..core.meld import AlbuminUnit, CreatinineUnit
+from ..core.savefile import SAVE_NOTICE
 
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
 PATIENT_REF_MAX = 40
@@ -29,7 +29,7 @@ CLINICIAN_MAX = 60
 # as "not given". The page's script checks data-date fields before submitting.
 # No inputmode: a numeric keypad has no "-" on some phones, and a date needs it.
 DATE_ATTRS = {"autocomplete": "off", "spellcheck": "false"}
-# Fields of the form that are not values of the request (calc.fields).
+# Fields of the form that are not values of the request (calc.core.fields).
 NOT_IN_REQUEST = ("patient_ref", "clinician")
 # Fields printed on the summary but never written into a saved file.
 NOT_SAVED = ("clinician",)
@@ -294,7 +294,7 @@ def _followup_names(key: str) -> tuple[str, str | None, str, str]:
     return value, name("unit"), day, taken
 
 
-# Form field names of each follow-up marker: value, unit, day, date (calc.fields).
+# Form field names of each follow-up marker: value, unit, day, date (calc.core.fields).
 FOLLOWUP_FIELDS: dict[str, tuple[str, str | None, str, str]] = {
     key: _followup_names(key)
     for key in dict.fromkeys(f.api.split(".")[1] for f in FIELDS if f.api.startswith("followup."))

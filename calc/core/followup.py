@@ -7,8 +7,8 @@ The words describe; they never prescribe ("ALT has fallen 42 % from
 baseline", never "the treatment works").
 
 The validated follow-up inputs (:class:`Measurement`, :class:`FollowupInputs`)
-are here beside their validator; the results (:class:`~calc.results.MarkerStatus`,
-:class:`~calc.results.FollowupResult`) are in :mod:`calc.results`.
+are here beside their validator; the results (:class:`~calc.core.results.MarkerStatus`,
+:class:`~calc.core.results.FollowupResult`) are in :mod:`calc.core.results`.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
-from .fields import FIELDS, Adapter, Field, Kind, error_target
-from .version import __version__
+from ..core.fields import FIELDS, Adapter, Field, Kind, error_target
+from ..version import __version__
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -24,7 +24,7 @@ def _fail(message: str) -> NoReturn:
 class _LazyGroup(click.Group):
     """Commands whose modules load only when used: ``cohort`` needs numpy, the rest do not."""
 
-    lazy: ClassVar[dict[str, tuple[str, str]]] = {"cohort": ("calc.cohort", "cohort_command")}
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {"cohort": ("calc.cli.cohort", "cohort_command")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -52,7 +52,7 @@ def main() -> None:
 
 
 def _option(field: Field) -> Any:
-    """The ``calc assess`` option of a field of the table (calc.fields): name, help, default."""
+    """The ``calc assess`` option of a field of the table (core.fields): name, help, default."""
     name = field.cli
     assert name is not None
     if field.kind is Kind.FLAG:
@@ -60,7 +60,7 @@ def _option(field: Field) -> Any:
         return click.option(flag, default=False, show_default=True, help=field.cli_help)
     if field.required:
         return click.option(name, required=True, help=field.cli_help)
-    # Lab units have no default, as in the API (calc.fields): a guessed unit is a silent slip.
+    # Lab units have no default, as in the API (calc.core.fields): a guessed unit is a silent slip.
     if field.default is None:
         return click.option(name, default=None, help=field.cli_help)
     return click.option(name, default=field.default, show_default=True, help=field.cli_help)
@@ -132,7 +132,7 @@ def _option_name(field: str) -> str:
 
 
 def _load_evidence() -> Any:
-    from .evidence import EvidenceError, load_evidence
+    from ..core.evidence import EvidenceError, load_evidence
 
     try:
         return load_evidence()
@@ -152,9 +152,9 @@ def assess(**params: Any) -> None:
     compute classic MELD; with both, the typed MELD is used and a difference of
     more than one point is a warning.
     """
-    from .assessment import labs_given, run, validate_request
-    from .inputs import InputError
-    from .report import summary_text, to_dict
+    from ..core.assessment import labs_given, run, validate_request
+    from ..core.inputs import InputError
+    from ..core.report import summary_text, to_dict
 
     raw: dict[str, Any] = {
         k: params[k]
@@ -186,10 +186,10 @@ def meld(**params: Any) -> None:
     The assessment uses classic MELD (the score of the meta-analysis); MELD-Na
     and MELD 3.0 are for context.
     """
-    from .assessment import validate_labs_object
-    from .inputs import InputError
-    from .meld import working_as_dict
-    from .report import meld_text
+    from ..core.assessment import validate_labs_object
+    from ..core.inputs import InputError
+    from ..core.meld import working_as_dict
+    from ..core.report import meld_text
 
     raw = {
         "bilirubin": params["bilirubin"],
@@ -229,7 +229,7 @@ def meld(**params: Any) -> None:
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Start the production server (gunicorn) and print the address to open."""
-    from .server import run
+    from ..web.server import run
 
     run(host=host, port=port, workers=workers, threads=threads)
 
