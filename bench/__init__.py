@@ -10,7 +10,7 @@
 5. cohort throughput (rows per second, and how time grows with rows).
 
 ``python -m bench --check`` runs the quick budget check (ratios, best of three
-short rounds) and exits 1 if a budget is broken; ``tests/test_bench_budget.py``
+short rounds) and exits 1 if a budget is broken; ``tests/system/test_bench_budget.py``
 runs the same check under pytest.
 
 Everything runs on this machine only: the server binds 127.0.0.1 on a free

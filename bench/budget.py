@@ -1,6 +1,6 @@
 """The budgets, and the quick check (``python -m bench --check``).
 
-CI (tests/test_bench_budget.py) asserts only the budgets that do not depend on
+CI (tests/system/test_bench_budget.py) asserts only the budgets that do not depend on
 timing; the timing ones are checked here.
 
 Speed budgets are ratios measured in one run, so they hold on a noisy

@@ -7,6 +7,7 @@ refuses function-scoped fixtures inside ``@given``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,19 @@ from calc import create_app
 from calc.cli.main import main
 from calc.core.evidence import Evidence, load_evidence
 from calc.core.inputs import PatientInputs, validate_inputs
+
+TESTS = Path(__file__).resolve().parent
+LAYERS = ("unit", "contract", "system", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its layer, the first folder under tests/ (-m unit, ...)."""
+    for item in items:
+        layer = item.path.resolve().relative_to(TESTS).parts[0]
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{item.nodeid}: a test lives in one of tests/{LAYERS}")
+        item.add_marker(layer)
+
 
 # The reference patient used across layers: ACLF, baseline MELD 28 (>= 20),
 # ALT 240 U/L, TBIL 320 umol/L (above the pooled 78.57 umol/L).

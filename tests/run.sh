@@ -2,8 +2,9 @@
 # Install everything the tests need, then run them all: lint, types, unit,
 # forms, HTTP, CLI and the real-browser tests. Safe to run again.
 #
-# --fast: lint, types and the tests that need neither a browser nor a server
-# (about 30 s on two cores): the everyday loop. CI runs the full set.
+# --fast: lint, types, and the unit and contract tests (tests/unit, tests/contract),
+# which need neither a browser nor a server: the everyday loop, about 30 s on two
+# cores. CI runs the full set: system (tests/system) and browser (tests/e2e) too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,9 +42,7 @@ fi
 .venv/bin/mypy
 
 if [ "$fast" -eq 1 ]; then
-  exec .venv/bin/python -m pytest -q tests/unit tests/test_forms.py tests/test_views.py \
-    tests/test_api.py tests/test_api_labs_followup.py tests/test_cli.py \
-    tests/test_cli_labs_followup.py tests/test_hazard_log.py tests/contract "$@"
+  exec .venv/bin/python -m pytest -q -m "unit or contract" "$@"
 fi
 
 .venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"

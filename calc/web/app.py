@@ -1,7 +1,7 @@
 """The Flask application: settings, blueprints, headers and error pages.
 
 Hardening (OWASP Secure Headers Project and OWASP ASVS; the API's error contract,
-README, JSON API), all asserted by ``tests/test_hardening.py``:
+README, JSON API), all asserted by ``tests/system/test_hardening.py``:
 
 - only GET, HEAD and POST are routed; every other method, OPTIONS included,
   is answered 405 with an ``Allow`` header (the app serves no cross-origin

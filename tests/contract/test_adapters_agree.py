@@ -9,7 +9,7 @@ command's arguments (calc/cli/main.py, numbers as text) and a one-row CSV for
   command's ``--json`` output == ``to_dict(run(form.request, evidence))`` (with
   ``summary_text``, which is also the command's plain-text output), and the
   cohort row's added cells equal the API's values for their columns
-  (``report_cells`` of tests/unit/test_cohort.py);
+  (``report_cells`` of tests/unit/cli/test_cohort.py);
 * an invalid case must be refused everywhere, naming the same fields with the
   same message: the API's 422 ``errors``, the form's errors (one message per
   field, through ``calc.web.forms.error_field``), the command's one line
@@ -48,7 +48,7 @@ from calc.core.evidence import Evidence
 from calc.core.inputs import InputError
 from calc.core.report import to_dict
 from calc.web.forms import FOLLOWUP_FIELDS, AssessmentForm, error_field
-from tests.unit.test_cohort import mismatches, report_cells
+from tests.unit.cli.test_cohort import mismatches, report_cells
 
 RunCli = Callable[..., Result]
 ASSESS = "/api/v1/assess"
@@ -183,7 +183,7 @@ CASES = [
     ),
     ok(
         # An exact tie of MELD 3.0 (every ln term 0): 6 + 0.82 × 11 + 1.85 × 0.8 = 16.50
-        # -> 17, half up (tests/unit/test_meld.py, by hand); classic MELD 6.
+        # -> 17, half up (tests/unit/core/test_meld.py, by hand); classic MELD 6.
         "ACLF-meld-3-0-exact-tie-17",
         {"failure_type": "ACLF", "alt": 240, "alt_unit": "U/L", "tbil": 1, "tbil_unit": "mg/dL",
          "labs": {"inr": 1.0, "creatinine": 0.8, "creatinine_unit": "mg/dL", "dialysis": False,

@@ -31,7 +31,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     The same harness as the server tests (tests/served.py): one way to start it.
     """
-    from served import LOOPBACK, serve
+    from tests.served import LOOPBACK, serve
 
     with serve(tmp_path_factory.mktemp("e2e-server"), threads=4) as server:
         yield f"http://{LOOPBACK}:{server.port}"

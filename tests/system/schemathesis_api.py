@@ -5,7 +5,7 @@ pytest process of its own, with the Schemathesis plugin on (``-p schemathesis``)
 the plugin patches Hypothesis globally, which the main test run must not see.
 To run it by hand::
 
-    .venv/bin/python -m pytest -p schemathesis tests/schemathesis_api.py
+    .venv/bin/python -m pytest -p schemathesis tests/system/schemathesis_api.py
 
 Each operation gets Schemathesis' phases (the schema's examples, boundary
 "coverage" cases, then fuzzing) in positive and negative modes. The number of

@@ -11,7 +11,7 @@ backticks. A control without a test yet says ``- tests: (to be named)``, and
 the checks below fail until it names one.
 
 Every test function named ``test_hNN_<what>`` anywhere under ``tests/`` must be
-listed under hazard H-NN. Run ``python tests/test_hazard_log.py`` to print, per
+listed under hazard H-NN. Run ``python tests/contract/test_hazard_log.py`` to print, per
 hazard, the test functions found by name and whether the log lists them.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOG = ROOT / "docs" / "safety" / "hazard-log.md"
 TESTS_DIR = ROOT / "tests"
 
@@ -402,7 +402,7 @@ def test_every_hazard_test_is_listed_under_its_hazard() -> None:
 
 
 # --------------------------------------------------------------------------
-# python tests/test_hazard_log.py: what is found, to help fill the log
+# python tests/contract/test_hazard_log.py: what is found, to help fill the log
 
 
 def _hazard_marks(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:

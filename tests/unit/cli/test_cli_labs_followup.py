@@ -8,7 +8,7 @@ Sources of pinned numbers
     * Cao 2018 abstract: ACLF 14.93, TBIL pooled 78.57 μmol/L, ALT at day 15.
 
 Here the numbers only show that the command prints what the core computes (the
-formulas are tested in tests/unit/test_meld.py), and that its JSON is the API's
+formulas are tested in tests/unit/core/test_meld.py), and that its JSON is the API's
 for the same inputs (compared exactly: same code, same floats).
 """
 

@@ -27,7 +27,7 @@ import pytest
 
 import calc.core.results
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CALC = ROOT / "calc"
 
 # Modules that import without a web framework: the core, and the two adapters that

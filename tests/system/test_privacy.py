@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from served import clean_env, serve
 from werkzeug.test import TestResponse
 
 from calc import create_app
 from calc.cli.main import main
 from calc.web.app import NO_STORE
+from tests.served import clean_env, serve
 
 ALT = "12345.678"  # U/L: inside the range, and a number nobody types by accident
 TBIL = "654.321"  # umol/L

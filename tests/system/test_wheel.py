@@ -18,9 +18,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode
 
-from served import clean_env, serve
+from tests.served import clean_env, serve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ["pyproject.toml", "README.md", "calc", "templates", "static"]
 PATIENT = {"failure_type": "ACLF", "meld": "28", "alt": "240", "tbil": "320"}
 

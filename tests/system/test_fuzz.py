@@ -8,7 +8,7 @@ many cases it tried (shown in the normal pytest output) and fails below a
 floor, so a strategy that quietly generates nothing cannot pass.
 
 The runs are derandomized (the same cases on every run, as CI needs). For a
-longer hunt: ``CALC_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py``.
+longer hunt: ``CALC_FUZZ_EXAMPLES=5000 pytest tests/system/test_fuzz.py``.
 """
 
 from __future__ import annotations
@@ -461,7 +461,7 @@ def _has_duplicate_key(body: bytes) -> bool:
 def test_schemathesis_against_the_openapi_document(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """tests/schemathesis_api.py, in a pytest of its own.
+    """tests/system/schemathesis_api.py, in a pytest of its own.
 
     Schemathesis patches Hypothesis for its own speed when its pytest plugin loads:
     every Hypothesis failure report in the process then prints its arguments empty
@@ -480,7 +480,7 @@ def test_schemathesis_against_the_openapi_document(
     options = ["-p", "schemathesis", "-p", "no:cacheprovider", "-q", "-o", "addopts="]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", *options, str(suite)],
-        cwd=suite.parents[1],
+        cwd=suite.parents[2],
         env=env,
         capture_output=True,
         text=True,

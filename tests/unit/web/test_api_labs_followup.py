@@ -19,7 +19,6 @@ import json
 from typing import Any
 
 import pytest
-from api_errors import assert_errors
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +27,7 @@ from werkzeug.test import TestResponse
 
 from calc import create_app
 from calc.core.assessment import ASSESS_FIELDS, LAB_FIELDS
+from tests.api_errors import assert_errors
 
 ASSESS = "/api/v1/assess"
 MELD = "/api/v1/meld"

@@ -961,7 +961,7 @@ def tie_rows() -> list[Row]:
 
     MELD 3.0 with bilirubin, INR and creatinine at or below 1 is 6 + 1.33 female
     + 0.82 (137 - Na) + 1.85 (3.5 - albumin): exact ties occur (16.50 for a man with
-    sodium 126 and albumin 2.7, tests/unit/test_meld.py). Classic MELD and MELD-Na
+    sodium 126 and albumin 2.7, tests/unit/core/test_meld.py). Classic MELD and MELD-Na
     have none (ln terms are transcendental; MELD-Na's sodium term is 0.033 (137 - Na)
     (40 - MELD(i)), a tie only for a sodium that is no finite decimal), so their rows
     sit a hair from the tie: INR or sodium given to 12 decimals.
@@ -1089,7 +1089,7 @@ def test_vectorised_scores_equal_compute_meld_on_many_labs() -> None:
 
 
 def test_meld_3_0_tie_rounds_half_up(tmp_path: Path, evidence: Evidence) -> None:
-    """The worked tie of tests/unit/test_meld.py: 6 + 0.82 × 11 + 1.85 × 0.8 = 16.50 -> 17."""
+    """The worked tie of tests/unit/core/test_meld.py: 6 + 0.82 × 11 + 1.85 × 0.8 = 16.50 -> 17."""
     row = {"id": "t", "failure_type": "ACLF", "meld": "", "alt": "240", "alt_unit": "U/L",
            "tbil": "1",
            "tbil_unit": "mg/dL", "labs_inr": "1.0", "labs_creatinine": "0.8",

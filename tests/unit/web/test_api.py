@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from api_errors import assert_errors
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +25,7 @@ from calc.core.inputs import validate_inputs
 from calc.core.report import to_dict
 from calc.version import __version__
 from calc.web.api import ASSESS_FIELDS
+from tests.api_errors import assert_errors
 
 ASSESS = "/api/v1/assess"
 CSP = (  # OWASP Secure Headers Project; exactly as calc/web/app.py sends it

@@ -3,7 +3,7 @@
 Sources of pinned numbers
     * Published classic MELD worked examples: bilirubin 4.2 mg/dL,
       INR 1.2, creatinine 1.9 mg/dL → MELD 20; bilirubin 1.9, INR 1.2,
-      creatinine 1.3 → MELD 13. (The formulas themselves: tests/unit/test_meld.py.)
+      creatinine 1.3 → MELD 13. (The formulas themselves: tests/unit/core/test_meld.py.)
     * Cao 2018 abstract: ACLF decrease 14.93, CLF 4.6, no estimate for ALF.
     * Hand calculations in exact decimals beside each case (e.g. 20 − 14.93 = 5.07).
 

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from flask import Flask, abort, session
 from flask.testing import FlaskClient
-from served import serve
 from werkzeug.routing import Rule
 from werkzeug.test import EnvironBuilder, TestResponse, run_wsgi_app
 
@@ -33,8 +32,9 @@ from calc import create_app
 from calc.version import __version__
 from calc.web.app import CSP, HSTS, MAX_BODY_BYTES, MAX_FORM_PARTS, NO_STORE, SECURITY_HEADERS
 from calc.web.server import default_workers, gunicorn_options, production_app, redact
+from tests.served import serve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROUTED = {"GET", "HEAD", "POST"}
 OTHER_METHODS = ["OPTIONS", "PUT", "DELETE", "PATCH", "TRACE", "PROPFIND", "BREW"]
 EXPECTED_HEADERS = {
@@ -469,7 +469,7 @@ def test_the_server_logger_redacts_and_carries_the_apps_log() -> None:
 
 
 def test_calc_serve_runs_gunicorn_without_banner_access_log_or_debugger(tmp_path: Path) -> None:
-    from served import clean_env
+    from tests.served import clean_env
 
     env = clean_env({"FLASK_DEBUG": "1", "CALC_DEBUG": "true", "HOME": str(tmp_path)})
     with serve(tmp_path / "logs", env=env) as server:
