@@ -57,17 +57,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core import meld as _meld
+from ..core import rules
 from ..core.assessment import LAB_FIELD_ORDER, LAB_VALUE_FIELDS
-from ..core.engine import (
-    ALT_PLAUSIBLE_LOW_U_L,
-    MELD_CAP,
-    MELD_FLOOR,
-    MELD_LABS_TOLERANCE,
-    MELD_PLAUSIBLE_LOW,
-    TBIL_DEFINITIONS,
-    assess,
-    decimals_of,
-)
 from ..core.evidence import Evidence, EvidenceError, FailureType, load_evidence
 from ..core.inputs import (
     ALT_RANGES,
@@ -134,7 +125,7 @@ _CHECK_ORDER: Final = (
     "transplant_date",
 )
 #: The kinds of range the engine can give (calc.core.results.RangeEstimate.kind).
-RANGE_KINDS: Final = ("confidence", "prediction")
+RANGE_KINDS: Final = rules.RANGE_KINDS
 
 _MELD_BLOCK: Final = (
     "warnings",
@@ -164,16 +155,7 @@ _DATE_BLOCK: Final = ("alt_check_date", "tbil_check_dates")
 #: Columns added after the input columns, in this order.
 OUTPUT_COLUMNS: Final = ("error", *_MELD_BLOCK, *_ALT_BLOCK, *_TBIL_BLOCK, *_DATE_BLOCK)
 
-WARNING_CODES: Final = (
-    "tbil_below_type_definition",
-    "meld_below_10",
-    "alt_below_5",
-    "no_estimate",
-    "meld_after_floor",
-    "baseline_meld_below_20",
-    "spread_exceeds_mean",
-    "tbil_at_or_below_pooled",
-)  # the order calc.core.engine.assess emits them (_plausibility_warnings, then _warnings)
+WARNING_CODES: Final = rules.WARNING_CODES
 
 #: MELD from labs: ``labs_<field>`` holds the API's ``labs.<field>`` (calc.core.assessment).
 LAB_FIELDS: Final = LAB_FIELD_ORDER
@@ -210,7 +192,6 @@ LAB_OUTPUT_COLUMNS: Final = (
     "labs_meld_na",
     "labs_meld_3_0",
 )
-LAB_WARNING_CODES: Final = ("meld_labs_disagree",)  # after WARNING_CODES, as the engine emits it
 
 FAILURE_TYPES: Final = tuple(FailureType)
 ALT_UNITS: Final = tuple(AltUnit)
@@ -250,117 +231,50 @@ class CohortInputs:
     alt_u_l: FloatArray
     tbil_umol_l: FloatArray
     transplant_date: DateArray
-    meld_labs_disagree: BoolArray | None = None  # typed MELD and labs' MELD differ by > 1
-
-
-@dataclass(frozen=True)
-class _Groups:
-    """What depends only on the failure type, from the engine, indexed like FAILURE_TYPES."""
-
-    available: BoolArray
-    mean: FloatArray  # NaN: no estimate
-    spread: FloatArray
-    spread_kind: AnyArray  # str
-    scale: IntArray  # 10 ** (decimals of the mean as printed)
-    mean_scaled: IntArray  # round(mean * scale)
-    range_low: dict[str, FloatArray]
-    range_high: dict[str, FloatArray]
-    tbil_defining_umol_l: FloatArray  # calc.core.engine.TBIL_DEFINITIONS
-    spread_exceeds_mean: BoolArray
-    no_estimate: BoolArray
-
-
-def _groups(evidence: Evidence) -> _Groups:
-    """Run the engine once per failure type and keep what does not depend on the patient."""
-    n = len(FAILURE_TYPES)
-    nan = np.full(n, np.nan)
-    out = _Groups(
-        available=np.zeros(n, bool),
-        mean=nan.copy(),
-        spread=nan.copy(),
-        spread_kind=np.full(n, "", dtype=object),
-        scale=np.ones(n, np.int64),
-        mean_scaled=np.zeros(n, np.int64),
-        range_low={k: nan.copy() for k in RANGE_KINDS},
-        range_high={k: nan.copy() for k in RANGE_KINDS},
-        tbil_defining_umol_l=np.array([TBIL_DEFINITIONS[ft].level_umol_l for ft in FAILURE_TYPES]),
-        spread_exceeds_mean=np.zeros(n, bool),
-        no_estimate=np.zeros(n, bool),
-    )
-    for i, ft in enumerate(FAILURE_TYPES):
-        probe = validate_inputs(
-            {"failure_type": ft.value, "meld": 20, "alt": 100, "tbil": 100}, allow_text=False
-        )
-        a = assess(probe, evidence)
-        mr = a.meld_reduction
-        codes = {w.code for w in a.warnings}
-        out.available[i] = mr.available
-        out.spread_kind[i] = mr.spread_kind
-        out.spread_exceeds_mean[i] = "spread_exceeds_mean" in codes
-        out.no_estimate[i] = "no_estimate" in codes
-        if mr.reported_spread is not None:
-            out.spread[i] = mr.reported_spread
-        if mr.available and mr.mean is not None:
-            # calc.core.engine.subtract_printed, split into its per-group and per-row parts.
-            scale = int(10 ** decimals_of(mr.mean))
-            out.mean[i] = mr.mean
-            out.scale[i] = scale
-            out.mean_scaled[i] = round(mr.mean * scale)
-        for r in mr.ranges:
-            out.range_low[r.kind][i] = r.low
-            out.range_high[r.kind][i] = r.high
-    return out
-
-
-def _stratum_threshold(evidence: Evidence) -> tuple[float, float]:
-    """The baseline-MELD threshold as engine._stratum and engine._warnings read it."""
-    threshold = evidence.baseline_meld.threshold
-    return (threshold if threshold is not None else 20.0), (threshold or 20.0)
+    labs_meld: IntArray | None = None  # classic MELD of the labs; 0: no labs
+    meld_from_labs: BoolArray | None = None  # the MELD used is the labs' (none was typed)
 
 
 def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArray]:
     """Assess every row at once: column name -> array (NaN / NaT where the engine has None).
 
+    The rules are calc.core.rules', the engine's own, applied to whole columns.
     Every row must hold valid inputs (a row of placeholders is fine: the caller
     blanks rows it refused).
     """
-    g = _groups(evidence)
+    t = rules.type_table(evidence)
     ft, meld = inputs.failure_type, inputs.meld
     n = ft.shape[0]
-    available = g.available[ft]
+    available = t.available[ft]
 
-    # Expected MELD after MSCT: calc.core.engine.subtract_printed and bound_meld.
-    scale = g.scale[ft]
-    unbounded = np.where(available, (meld * scale - g.mean_scaled[ft]) / scale, np.nan)
+    unbounded, after = rules.expected_meld_after(t, ft, meld)
     out: dict[str, AnyArray] = {
-        "mean_decrease": g.mean[ft],
-        "reported_spread": g.spread[ft],
-        "spread_kind": g.spread_kind[ft],
-        "expected_meld_after": np.clip(unbounded, MELD_FLOOR, MELD_CAP),
+        "mean_decrease": t.mean[ft],
+        "reported_spread": t.spread[ft],
+        "spread_kind": t.spread_kind[ft],
+        "expected_meld_after": after,
         "expected_meld_after_unbounded": unbounded,
-        "bounded_at_floor": unbounded < MELD_FLOOR,  # NaN (no estimate) compares False
+        "bounded_at_floor": rules.at_floor(unbounded),
     }
     for kind in RANGE_KINDS:
-        low, high = g.range_low[kind][ft], g.range_high[kind][ft]
-        out[f"{kind}_low"] = low
-        out[f"{kind}_high"] = high
-        out[f"{kind}_meld_after_low"] = np.clip(meld - high, MELD_FLOOR, MELD_CAP)
-        out[f"{kind}_meld_after_high"] = np.clip(meld - low, MELD_FLOOR, MELD_CAP)
+        out[f"{kind}_low"] = t.range_low[kind][ft]
+        out[f"{kind}_high"] = t.range_high[kind][ft]
+        low, high = rules.range_meld_after(t, ft, meld, kind)
+        out[f"{kind}_meld_after_low"] = low
+        out[f"{kind}_meld_after_high"] = high
 
-    stratum_threshold, warning_threshold = _stratum_threshold(evidence)
-    # calc.core.engine._stratum: none for a type without an estimate (ALF, SALF).
-    labels = np.array(["", f"<{stratum_threshold:g}", f">={stratum_threshold:g}"], dtype=object)
-    out["baseline_stratum"] = labels[
-        np.where(available, 1 + (meld >= stratum_threshold).astype(np.intp), 0)
-    ]
+    # The stratum: none for a type without an estimate (ALF, SALF).
+    threshold = t.threshold
+    labels = np.array(["", f"<{threshold:g}", f">={threshold:g}"], dtype=object)
+    high_group = rules.high_stratum(t, meld)
+    out["baseline_stratum"] = labels[np.where(available, 1 + high_group.astype(np.intp), 0)]
 
-    # Markers: calc.core.engine._markers.
-    tbil, level = inputs.tbil_umol_l, evidence.tbil.pooled_level_umol_l
-    informative = tbil > level
+    # Markers.
+    tbil = inputs.tbil_umol_l
     out["alt_u_l"] = inputs.alt_u_l
     out["tbil_umol_l"] = tbil
-    out["tbil_informative"] = informative
-    out["pooled_tbil_umol_l"] = np.full(n, level)
+    out["tbil_informative"] = rules.tbil_informative(t, tbil)
+    out["pooled_tbil_umol_l"] = np.full(n, t.pooled_tbil_umol_l)
     out["alt_check_day"] = np.full(n, evidence.alt.check_day, np.int64)
     out["tbil_check_days"] = np.full(n, ";".join(map(str, evidence.tbil.check_days)), object)
     start = inputs.transplant_date.astype("datetime64[D]")
@@ -369,27 +283,23 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
         [start + np.timedelta64(d, "D") for d in evidence.tbil.check_days], axis=1
     )
 
-    # Warnings: calc.core.engine._warnings, as bits in WARNING_CODES order.
-    disagree = inputs.meld_labs_disagree  # calc.core.engine._labs_warnings
-    flags = (
-        tbil < g.tbil_defining_umol_l[ft],  # calc.core.engine._plausibility_warnings
-        meld < MELD_PLAUSIBLE_LOW,
-        inputs.alt_u_l < ALT_PLAUSIBLE_LOW_U_L,
-        g.no_estimate[ft],
-        available & out["bounded_at_floor"],
-        available & (meld < warning_threshold),
-        g.spread_exceeds_mean[ft],
-        ~informative,
-        np.zeros(n, bool) if disagree is None else disagree,
+    # Warnings, as bits in rules.WARNING_CODES order.
+    flags = rules.warning_flags(
+        t,
+        ft,
+        meld,
+        inputs.alt_u_l,
+        tbil,
+        labs_meld=0 if inputs.labs_meld is None else inputs.labs_meld,
+        meld_entered=True if inputs.meld_from_labs is None else ~inputs.meld_from_labs,
     )
-    codes = (*WARNING_CODES, *LAB_WARNING_CODES)
     bits = np.zeros(n, np.intp)
     for i, flag in enumerate(flags):
-        bits |= flag.astype(np.intp) << i
+        bits |= np.broadcast_to(flag, (n,)).astype(np.intp) << i
     table = np.array(
         [
-            ";".join(c for i, c in enumerate(codes) if key >> i & 1)
-            for key in range(1 << len(codes))
+            ";".join(c for i, c in enumerate(WARNING_CODES) if key >> i & 1)
+            for key in range(_WARNING_KEYS)
         ],
         dtype=object,
     )
@@ -400,7 +310,6 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
     context_version = evidence.context.evidence_version if evidence.context else ""
     out["context_evidence_version"] = np.full(n, context_version, object)
     out["calc_version"] = np.full(n, __version__, object)
-    out["meld_labs_disagree"] = flags[-1]
     # Not a column: with the failure type and the MELD, the key of the MELD block
     # (the warnings also depend on ALT and TBIL, through the plausibility checks).
     out["warning_bits"] = bits
@@ -408,7 +317,7 @@ def assess_cohort(inputs: CohortInputs, evidence: Evidence) -> dict[str, AnyArra
 
 
 #: Distinct values of calc.cli.cohort.assess_cohort's ``warning_bits``.
-_WARNING_KEYS: Final = 1 << (len(WARNING_CODES) + len(LAB_WARNING_CODES))
+_WARNING_KEYS: Final = 1 << len(WARNING_CODES)
 
 
 # --------------------------------------------------------------------------
@@ -750,11 +659,11 @@ def _parse_cells(cells: Mapping[str, _Cells], n: int, row_errors: Mapping[int, s
 
     meld = np.array(_MELDS, np.int64)[np.where(valid, meld_index, 0)]
     scores: LabScores | None = None
-    disagree = None
+    labs_meld = source_labs = None
     if labs is not None:
         given = valid & labs.given
         source_labs = valid & from_labs
-        disagree = given & ~source_labs & (np.abs(labs.meld - meld) > MELD_LABS_TOLERANCE)
+        labs_meld = np.where(given, labs.meld, 0)
         scores = LabScores(
             given=given,
             meld_from_labs=source_labs,
@@ -768,7 +677,8 @@ def _parse_cells(cells: Mapping[str, _Cells], n: int, row_errors: Mapping[int, s
         alt_u_l=np.where(valid, alt, 1.0),
         tbil_umol_l=np.where(valid, tbil, 1.0),
         transplant_date=np.where(valid, days, _NAT).view("datetime64[D]"),
-        meld_labs_disagree=disagree,
+        labs_meld=labs_meld,
+        meld_from_labs=source_labs,
     )
     return ParsedRows(inputs=inputs, valid=valid, errors=messages, labs=scores)
 

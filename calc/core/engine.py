@@ -10,7 +10,7 @@ small made-up one.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,14 +20,13 @@ from ..version import __version__
 from .evidence import (
     AltMarkerEvidence,
     Comparison,
-    DispersionKind,
     Evidence,
     FailureType,
     MeldReductionEvidence,
     TbilMarkerEvidence,
 )
 from .inputs import UMOL_L_PER_MG_DL, PatientInputs, TbilUnit, umol_l_to_tbil_unit
-from .meld import CLASSIC_MELD, MeldResult
+from .meld import MeldResult
 from .results import (
     AltMarker,
     Assessment,
@@ -40,49 +39,25 @@ from .results import (
     VersionStamp,
     WarningItem,
 )
-
-# A typed MELD and the MELD from labs may differ by rounding; more than this is a warning.
-MELD_LABS_TOLERANCE = 1
-# MELD is bounded to 6–40 by its definition (Kamath 2001 with the OPTN/UNOS rules).
-MELD_FLOOR = CLASSIC_MELD.score_min
-MELD_CAP = CLASSIC_MELD.score_max
-CONFIDENCE_LEVEL = 0.95
-
-# Plausibility (warnings, not refusals: the clinician may be right).
-# A baseline MELD below this is unusual in liver failure of any type.
-MELD_PLAUSIBLE_LOW = 10
-# ALT below this (U/L) is lower than laboratories report in practice: "1.200" for 1200.
-ALT_PLAUSIBLE_LOW_U_L = 5.0
-# The bilirubin that defines each type. ACLF: APASL ACLF Research Consortium,
-# TBIL >= 5 mg/dL (85 umol/L) (Sarin SK et al., Hepatol Int 2019;13:353-390).
-# The other types are defined with a raised bilirubin (Chinese Medical Association,
-# guideline for the diagnosis and treatment of liver failure): a TBIL within the
-# normal range (upper limit about 17.1 umol/L = 1 mg/dL) does not fit them.
-TBIL_ULN_UMOL_L = UMOL_L_PER_MG_DL  # 1 mg/dL
-ACLF_TBIL_DEFINING_UMOL_L = 85.0
-
-
-@dataclass(frozen=True)
-class TbilDefinition:
-    level_umol_l: float
-    text: str  # the definition and its source, for the message
-
-
-TBIL_DEFINITIONS: dict[FailureType, TbilDefinition] = {
-    FailureType.ACLF: TbilDefinition(
-        ACLF_TBIL_DEFINING_UMOL_L,
-        "the APASL definition of ACLF: TBIL ≥ 5 mg/dL = 85 μmol/L (Sarin et al., Hepatol Int 2019)",
-    ),
-    **{
-        ft: TbilDefinition(
-            TBIL_ULN_UMOL_L,
-            f"{ft.value} is defined with a raised bilirubin (Chinese Medical Association "
-            "guideline for liver failure); the upper limit of normal is about "
-            f"{TBIL_ULN_UMOL_L:g} μmol/L = 1 mg/dL",
-        )
-        for ft in (FailureType.CLF, FailureType.ALF, FailureType.SALF)
-    },
-}
+from .rules import (
+    ALT_PLAUSIBLE_LOW_U_L,
+    CONFIDENCE_LEVEL,
+    MELD_CAP,
+    MELD_FLOOR,
+    MELD_PLAUSIBLE_LOW,
+    TBIL_DEFINITIONS,
+    TypeTable,
+    at_floor,
+    expected_meld_after,
+    high_stratum,
+    intervals,
+    raised,
+    range_meld_after,
+    tbil_informative,
+    type_index,
+    type_table,
+    warning_flags,
+)
 
 INTENDED_USE = (
     "Decision support for clinicians caring for adults with liver failure who are "
@@ -108,27 +83,6 @@ LIMITS_FIXED = (
 # Exact arithmetic on printed numbers
 
 
-@lru_cache(maxsize=64)
-def decimals_of(x: float) -> int:
-    """Decimal places of a number as printed (14.93 -> 2, 4.6 -> 1, 28 -> 0)."""
-    exponent = Decimal(repr(x)).normalize().as_tuple().exponent
-    return max(0, -int(exponent)) if isinstance(exponent, int) else 0
-
-
-def subtract_printed(baseline: int, mean: float) -> float:
-    """``baseline - mean`` exactly in decimal (28 - 14.93 = 13.07, not 13.069999...).
-
-    Scaling to integers and dividing once gives the float nearest the exact
-    decimal; the cohort mode does the same in numpy and so matches exactly.
-    """
-    scale = int(10 ** decimals_of(mean))
-    return (baseline * scale - round(mean * scale)) / scale
-
-
-def bound_meld(value: float) -> float:
-    return min(float(MELD_CAP), max(float(MELD_FLOOR), value))
-
-
 def round_meld_half_up(value: float) -> int:
     """A MELD for display: a whole number, ties rounded up (13.07 -> 13, 13.5 -> 14).
 
@@ -145,78 +99,36 @@ def format_number(x: float, decimals: int) -> str:
 # Uncertainty: only what the evidence states
 
 
-def _t_quantile(level: float, n: int) -> float:
-    from scipy.special import stdtrit  # lazily: scipy is slow to import
-
-    return float(stdtrit(n - 1, 0.5 + level / 2))
-
-
-_Interval = tuple[str, float, float, str]  # kind, low, high, how it was computed
-
-
-def _ranges(ev: MeldReductionEvidence, baseline: int) -> list[RangeEstimate]:
+def _ranges(
+    ev: MeldReductionEvidence, t: TypeTable, ft: int, baseline: int
+) -> list[RangeEstimate]:
     """Intervals the evidence supports, with the MELD after MSCT they imply."""
-    return [
-        RangeEstimate(
-            kind=kind,
-            low=low,
-            high=high,
-            confidence_level=CONFIDENCE_LEVEL,
-            meld_after_low=bound_meld(baseline - high),
-            meld_after_high=bound_meld(baseline - low),
-            assumption=assumption,
+    out = []
+    for kind, low, high, assumption in intervals(ev):
+        after_low, after_high = range_meld_after(t, ft, baseline, kind)
+        out.append(
+            RangeEstimate(
+                kind=kind,
+                low=low,
+                high=high,
+                confidence_level=CONFIDENCE_LEVEL,
+                meld_after_low=float(after_low),
+                meld_after_high=float(after_high),
+                assumption=assumption,
+            )
         )
-        for kind, low, high, assumption in _intervals(ev)
-    ]
-
-
-@lru_cache(maxsize=32)
-def _intervals(ev: MeldReductionEvidence) -> tuple[_Interval, ...]:
-    """The same for every patient of a failure type, so computed once per evidence entry.
-
-    A ± whose kind is unreported gives nothing: whether it is an SD or an SE
-    changes any interval several-fold, and the source does not say. An SD or SE
-    gives intervals only with n.
-    """
-    disp = ev.dispersion
-    mean = ev.mean
-    if disp is None or mean is None:
-        return ()
-    if disp.kind is DispersionKind.CI95 and disp.low is not None and disp.high is not None:
-        return (("confidence", disp.low, disp.high, "95% confidence interval, as reported."),)
-    if disp.kind not in (DispersionKind.SD, DispersionKind.SE) or disp.value is None:
-        return ()
-    if ev.n is None:
-        return ()
-    t = _t_quantile(CONFIDENCE_LEVEL, ev.n)
-    if disp.kind is DispersionKind.SD:
-        sd, se = disp.value, disp.value / math.sqrt(ev.n)
-        how = f"from the reported SD {disp.value:g} and n = {ev.n}"
-    else:
-        se, sd = disp.value, disp.value * math.sqrt(ev.n)
-        how = f"from the reported SE {disp.value:g} and n = {ev.n} (SD = SE × √n)"
-    ci_text = (
-        f"95% confidence interval of the mean (t distribution, {ev.n - 1} degrees of "
-        f"freedom), {how}."
-    )
-    half = t * sd * math.sqrt(1 + 1 / ev.n)
-    pi_text = (
-        f"95% prediction interval for one patient (t distribution), {how}; "
-        "assumes normally distributed decreases."
-    )
-    return (
-        ("confidence", mean - t * se, mean + t * se, ci_text),
-        ("prediction", mean - half, mean + half, pi_text),
-    )
+    return out
 
 
 # --------------------------------------------------------------------------
 # The assessment
 
 
-def _meld_reduction(inputs: PatientInputs, ev: MeldReductionEvidence) -> MeldReduction:
+def _meld_reduction(
+    inputs: PatientInputs, ev: MeldReductionEvidence, t: TypeTable, ft: int
+) -> MeldReduction:
     disp = ev.dispersion
-    if not ev.available or ev.mean is None:
+    if not t.available[ft] or ev.mean is None:
         return MeldReduction(
             available=False, failure_type=inputs.failure_type, mean=None,
             reported_spread=None, spread_kind="none", spread_low=None, spread_high=None,
@@ -225,8 +137,8 @@ def _meld_reduction(inputs: PatientInputs, ev: MeldReductionEvidence) -> MeldRed
             expected_meld_after_unbounded=None, bounded_at_floor=False, ranges=(),
             unavailable_reason=ev.unavailable_reason,
         )  # fmt: skip
-    unbounded = subtract_printed(inputs.meld, ev.mean)
-    after = bound_meld(unbounded)
+    unbounded_n, after_n = expected_meld_after(t, ft, inputs.meld)
+    unbounded, after = float(unbounded_n), float(after_n)
     return MeldReduction(
         available=True,
         failure_type=inputs.failure_type,
@@ -242,19 +154,19 @@ def _meld_reduction(inputs: PatientInputs, ev: MeldReductionEvidence) -> MeldRed
         expected_meld_after=after,
         expected_meld_after_display=round_meld_half_up(after),
         expected_meld_after_unbounded=unbounded,
-        bounded_at_floor=unbounded < MELD_FLOOR,
-        ranges=tuple(_ranges(ev, inputs.meld)),
+        bounded_at_floor=bool(at_floor(unbounded)),
+        ranges=tuple(_ranges(ev, t, ft, inputs.meld)),
         unavailable_reason=None,
     )
 
 
-def _stratum(inputs: PatientInputs, evidence: Evidence) -> Stratum | None:
+def _stratum(inputs: PatientInputs, evidence: Evidence, t: TypeTable, ft: int) -> Stratum | None:
     """The baseline-MELD finding, for types whose pooled change it qualifies."""
-    if not evidence.meld_reduction[inputs.failure_type].available:
+    if not t.available[ft]:
         return None
     comp = evidence.baseline_meld
-    threshold = comp.threshold if comp.threshold is not None else 20.0
-    high = inputs.meld >= threshold
+    threshold = t.threshold
+    high = bool(high_stratum(t, inputs.meld))
     return Stratum(
         group=f">={threshold:g}" if high else f"<{threshold:g}",
         threshold=threshold,
@@ -285,7 +197,9 @@ def tbil_finding(tbil: TbilMarkerEvidence) -> str:
     )
 
 
-def _markers(inputs: PatientInputs, evidence: Evidence) -> tuple[AltMarker, TbilMarker]:
+def _markers(
+    inputs: PatientInputs, evidence: Evidence, t: TypeTable
+) -> tuple[AltMarker, TbilMarker]:
     alt_ev, tbil_ev = evidence.alt, evidence.tbil
     alt = AltMarker(
         check_day=alt_ev.check_day,
@@ -313,7 +227,7 @@ def _markers(inputs: PatientInputs, evidence: Evidence) -> tuple[AltMarker, Tbil
         pooled_level_in_unit=umol_l_to_tbil_unit(level, inputs.tbil_unit),
         unit=inputs.tbil_unit.value,
         baseline_umol_l=inputs.tbil_umol_l,
-        informative=inputs.tbil_umol_l > level,
+        informative=bool(tbil_informative(t, inputs.tbil_umol_l)),
         as_printed=tbil_ev.as_printed,
         p_value=tbil_ev.p_value.as_printed,
         finding=tbil_finding(tbil_ev),
@@ -330,92 +244,139 @@ def _tbil_text(value_umol_l: float, unit: TbilUnit, pooled: str | None = None) -
     return f"{value_umol_l:g} μmol/L"
 
 
-def _plausibility_warnings(inputs: PatientInputs) -> list[WarningItem]:
-    """Valid values that do not fit the patient: likely a slip of unit or typing."""
-    out: list[WarningItem] = []
-    ft = inputs.failure_type
+@dataclass(frozen=True)
+class _Seen:
+    """What a warning's words may name: the patient and what was derived for them."""
+
+    inputs: PatientInputs
+    evidence: Evidence
+    mr: MeldReduction
+    tbil: TbilMarker
+    labs: MeldResult | None
+
+
+# The words of each warning (the condition that raises it: calc.core.rules.warning_flags).
+# Plausibility: valid values that do not fit the patient, likely a slip of unit or typing.
+
+
+def _tbil_below_type_definition(w: _Seen) -> str:
+    inputs, ft = w.inputs, w.inputs.failure_type
     definition = TBIL_DEFINITIONS[ft]
-    if inputs.tbil_umol_l < definition.level_umol_l:
-        entered = f"{inputs.tbil_entered:g}"
-        if inputs.tbil_unit is TbilUnit.UMOL_L:
-            other = f"{inputs.tbil_entered * UMOL_L_PER_MG_DL:.4g} μmol/L"
-            shown, slip = f"{entered} μmol/L", f"{entered} mg/dL would be {other}"
-        else:
-            other = f"{inputs.tbil_entered / UMOL_L_PER_MG_DL:.3g} mg/dL"
-            shown, slip = f"{entered} mg/dL", f"{entered} μmol/L would be {other}"
-        level = definition.level_umol_l
-        out.append(WarningItem(
-            "tbil_below_type_definition",
-            f"TBIL {shown} is below {level:g} μmol/L ({level / UMOL_L_PER_MG_DL:.3g} mg/dL), "
-            f"the bilirubin that defines {ft.value}: {definition.text}. Check the unit and "
-            f"the diagnosis ({slip}).",
-        ))  # fmt: skip
-    if inputs.meld < MELD_PLAUSIBLE_LOW:
-        out.append(WarningItem(
-            "meld_below_10",
-            f"Baseline MELD {inputs.meld} is below {MELD_PLAUSIBLE_LOW}, unusual in liver "
-            f"failure of any type: check the score (classic MELD) and the diagnosis.",
-        ))  # fmt: skip
-    if inputs.alt_u_l < ALT_PLAUSIBLE_LOW_U_L:
-        out.append(WarningItem(
-            "alt_below_5",
-            f"ALT {inputs.alt_u_l:g} U/L is below {ALT_PLAUSIBLE_LOW_U_L:g} U/L, lower than "
-            "laboratories report in practice: check the value and the unit (a thousands "
-            "separator written as a point turns 1,200 into 1.200).",
-        ))  # fmt: skip
-    return out
+    entered = f"{inputs.tbil_entered:g}"
+    if inputs.tbil_unit is TbilUnit.UMOL_L:
+        other = f"{inputs.tbil_entered * UMOL_L_PER_MG_DL:.4g} μmol/L"
+        shown, slip = f"{entered} μmol/L", f"{entered} mg/dL would be {other}"
+    else:
+        other = f"{inputs.tbil_entered / UMOL_L_PER_MG_DL:.3g} mg/dL"
+        shown, slip = f"{entered} mg/dL", f"{entered} μmol/L would be {other}"
+    level = definition.level_umol_l
+    return (
+        f"TBIL {shown} is below {level:g} μmol/L ({level / UMOL_L_PER_MG_DL:.3g} mg/dL), "
+        f"the bilirubin that defines {ft.value}: {definition.text}. Check the unit and "
+        f"the diagnosis ({slip})."
+    )
 
 
-def _warnings(
-    inputs: PatientInputs, evidence: Evidence, mr: MeldReduction, tbil: TbilMarker
-) -> list[WarningItem]:
-    out: list[WarningItem] = []
-    ft = inputs.failure_type
-    threshold = evidence.baseline_meld.threshold or 20.0
-    if not mr.available:
-        out.append(WarningItem(
-            "no_estimate",
-            f"No estimate for {ft.value}: {mr.unavailable_reason} No number from another "
-            "group is used in its place.",
-        ))  # fmt: skip
-    if mr.available and mr.bounded_at_floor and mr.mean is not None:
-        out.append(WarningItem(
-            "meld_after_floor",
-            f"The pooled {ft.value} MELD decrease ({mr.mean:g}) is larger than this baseline "
-            f"MELD of {inputs.meld} allows: MELD cannot fall below {MELD_FLOOR}, so the "
-            f"expected MELD after MSCT is shown as {MELD_FLOOR}. The larger decreases were "
-            f"seen at baseline MELD ≥ {threshold:g}.",
-        ))  # fmt: skip
-    if mr.available and inputs.meld < threshold:
-        out.append(WarningItem(
-            "baseline_meld_below_20",
-            f"{ft.value} with baseline MELD below {threshold:g}: the meta-analysis found "
-            f"smaller MELD decreases at baseline < {threshold:g} than at ≥ {threshold:g} "
-            f"({evidence.baseline_meld.p_value.as_printed}), so the pooled {ft.value} "
-            "decrease probably overstates the change for this patient.",
-        ))  # fmt: skip
-    if (
-        mr.available
-        and mr.mean is not None
-        and mr.reported_spread is not None
-        and mr.reported_spread >= mr.mean
-    ):
-        out.append(WarningItem(
-            "spread_exceeds_mean",
-            f"The reported ± for {ft.value} ({mr.reported_spread:g}) is as large as the mean "
-            f"decrease ({mr.mean:g}): if ± is an SD or an SE, as is usual, individual "
-            "patients vary at least this much, and some may not improve.",
-        ))  # fmt: skip
-    if not tbil.informative:
-        pooled = evidence.tbil.pooled_level_as_printed
-        out.append(WarningItem(
-            "tbil_at_or_below_pooled",
-            f"Baseline TBIL ({_tbil_text(inputs.tbil_umol_l, inputs.tbil_unit)}) is already at "
-            f"or below the pooled level of "
-            f"{_tbil_text(tbil.pooled_level_umol_l, inputs.tbil_unit, pooled)}"
-            " reached at 2 and 3 months: the TBIL marker is not informative for this patient.",
-        ))  # fmt: skip
-    return out
+def _meld_below_10(w: _Seen) -> str:
+    return (
+        f"Baseline MELD {w.inputs.meld} is below {MELD_PLAUSIBLE_LOW}, unusual in liver "
+        f"failure of any type: check the score (classic MELD) and the diagnosis."
+    )
+
+
+def _alt_below_5(w: _Seen) -> str:
+    return (
+        f"ALT {w.inputs.alt_u_l:g} U/L is below {ALT_PLAUSIBLE_LOW_U_L:g} U/L, lower than "
+        "laboratories report in practice: check the value and the unit (a thousands "
+        "separator written as a point turns 1,200 into 1.200)."
+    )
+
+
+# The limits of the evidence for this patient.
+
+
+def _no_estimate(w: _Seen) -> str:
+    return (
+        f"No estimate for {w.inputs.failure_type.value}: {w.mr.unavailable_reason} No number "
+        "from another group is used in its place."
+    )
+
+
+def _meld_after_floor(w: _Seen) -> str:
+    ft, threshold = w.inputs.failure_type.value, w.evidence.baseline_meld.threshold
+    return (
+        f"The pooled {ft} MELD decrease ({w.mr.mean:g}) is larger than this baseline "
+        f"MELD of {w.inputs.meld} allows: MELD cannot fall below {MELD_FLOOR}, so the "
+        f"expected MELD after MSCT is shown as {MELD_FLOOR}. The larger decreases were "
+        f"seen at baseline MELD ≥ {threshold:g}."
+    )
+
+
+def _baseline_meld_below_20(w: _Seen) -> str:
+    ft, comp = w.inputs.failure_type.value, w.evidence.baseline_meld
+    threshold = comp.threshold
+    return (
+        f"{ft} with baseline MELD below {threshold:g}: the meta-analysis found "
+        f"smaller MELD decreases at baseline < {threshold:g} than at ≥ {threshold:g} "
+        f"({comp.p_value.as_printed}), so the pooled {ft} "
+        "decrease probably overstates the change for this patient."
+    )
+
+
+def _spread_exceeds_mean(w: _Seen) -> str:
+    return (
+        f"The reported ± for {w.inputs.failure_type.value} ({w.mr.reported_spread:g}) is as "
+        f"large as the mean decrease ({w.mr.mean:g}): if ± is an SD or an SE, as is usual, "
+        "individual patients vary at least this much, and some may not improve."
+    )
+
+
+def _tbil_at_or_below_pooled(w: _Seen) -> str:
+    inputs, pooled = w.inputs, w.evidence.tbil.pooled_level_as_printed
+    return (
+        f"Baseline TBIL ({_tbil_text(inputs.tbil_umol_l, inputs.tbil_unit)}) is already at "
+        f"or below the pooled level of "
+        f"{_tbil_text(w.tbil.pooled_level_umol_l, inputs.tbil_unit, pooled)}"
+        " reached at 2 and 3 months: the TBIL marker is not informative for this patient."
+    )
+
+
+def _meld_labs_disagree(w: _Seen) -> str:
+    assert w.labs is not None  # the rule raises it only with labs
+    meld, labs_meld = w.inputs.meld, w.labs.meld
+    return (
+        f"The typed baseline MELD ({meld}) and the classic MELD computed from the "
+        f"labs ({labs_meld}) differ by {abs(labs_meld - meld)} points; the typed "
+        "value is used. Check the MELD and the labs."
+    )
+
+
+_WORDS: dict[str, Callable[[_Seen], str]] = {
+    "tbil_below_type_definition": _tbil_below_type_definition,
+    "meld_below_10": _meld_below_10,
+    "alt_below_5": _alt_below_5,
+    "no_estimate": _no_estimate,
+    "meld_after_floor": _meld_after_floor,
+    "baseline_meld_below_20": _baseline_meld_below_20,
+    "spread_exceeds_mean": _spread_exceeds_mean,
+    "tbil_at_or_below_pooled": _tbil_at_or_below_pooled,
+    "meld_labs_disagree": _meld_labs_disagree,
+}
+
+
+def _warnings(seen: _Seen, t: TypeTable, ft: int) -> list[WarningItem]:
+    """The warnings the rules raise for this patient, in their order, with their words."""
+    inputs = seen.inputs
+    flags = warning_flags(
+        t,
+        ft,
+        inputs.meld,
+        inputs.alt_u_l,
+        inputs.tbil_umol_l,
+        labs_meld=seen.labs.meld if seen.labs is not None else 0,
+        meld_entered=inputs.meld_source == "entered",
+    )
+    return [WarningItem(code, _WORDS[code](seen)) for code in raised(flags)]
 
 
 def _derivation(evidence: Evidence, mr: MeldReduction) -> tuple[str, ...]:
@@ -480,21 +441,6 @@ def _limits(not_reported: tuple[str, ...]) -> tuple[str, ...]:
     return LIMITS_FIXED + tuple(f"Not reported: {_lower_first(n)}" for n in not_reported)
 
 
-def _labs_warnings(inputs: PatientInputs, labs: MeldResult | None) -> list[WarningItem]:
-    if labs is None or inputs.meld_source != "entered":
-        return []
-    if abs(labs.meld - inputs.meld) <= MELD_LABS_TOLERANCE:
-        return []
-    return [
-        WarningItem(
-            "meld_labs_disagree",
-            f"The typed baseline MELD ({inputs.meld}) and the classic MELD computed from the "
-            f"labs ({labs.meld}) differ by {abs(labs.meld - inputs.meld)} points; the typed "
-            "value is used. Check the MELD and the labs.",
-        )
-    ]
-
-
 def context_for(evidence: Evidence, failure_type: FailureType) -> ContextView:
     """The controlled evidence for a type, kept apart from the pooled change."""
     ctx = evidence.context
@@ -532,17 +478,17 @@ def assess(
     what the follow-up shows (a worsening first), the plausibility of the
     inputs, then the limits of the evidence for this patient.
     """
-    mr = _meld_reduction(inputs, evidence.meld_reduction[inputs.failure_type])
-    alt, tbil = _markers(inputs, evidence)
+    t, ft = type_table(evidence), type_index(inputs.failure_type)
+    mr = _meld_reduction(inputs, evidence.meld_reduction[inputs.failure_type], t, ft)
+    alt, tbil = _markers(inputs, evidence, t)
     src = evidence.source
     warnings = list(followup.warnings) if followup is not None else []
-    warnings += _plausibility_warnings(inputs)
-    warnings += _warnings(inputs, evidence, mr, tbil) + _labs_warnings(inputs, labs)
+    warnings += _warnings(_Seen(inputs, evidence, mr, tbil, labs), t, ft)
     ctx = evidence.context
     return Assessment(
         inputs=inputs,
         meld_reduction=mr,
-        stratum=_stratum(inputs, evidence),
+        stratum=_stratum(inputs, evidence, t, ft),
         alt=alt,
         tbil=tbil,
         warnings=tuple(warnings),

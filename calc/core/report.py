@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .engine import decimals_of, format_number
+from .engine import format_number
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .meld import MELD_NA, MeldResult, working_as_dict
 from .results import Assessment, RangeEstimate
+from .rules import decimals_of
 
 DOI_URL = "https://doi.org/"
 

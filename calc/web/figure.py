@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.engine import MELD_CAP, MELD_FLOOR
 from ..core.report import meld_after_text, pooled_tbil_text, tbil_text
 from ..core.results import Assessment
+from ..core.rules import MELD_CAP, MELD_FLOOR
 
 WIDTH = 640
 LEFT = 150

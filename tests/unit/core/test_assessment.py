@@ -26,7 +26,8 @@ from calc.core.assessment import (
     validate_labs_object,
     validate_request,
 )
-from calc.core.engine import MELD_LABS_TOLERANCE, assess
+from calc.core.engine import assess
+from calc.core.rules import MELD_LABS_TOLERANCE
 from calc.core.evidence import Evidence, FailureType
 from calc.core.followup import FollowupInputs
 from calc.core.inputs import InputError

@@ -20,19 +20,12 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calc.core.engine import (
-    MELD_CAP,
-    MELD_FLOOR,
-    NO_ESTIMATE_SCOPE_NOTE,
-    assess,
-    decimals_of,
-    round_meld_half_up,
-    subtract_printed,
-)
+from calc.core.engine import NO_ESTIMATE_SCOPE_NOTE, assess, round_meld_half_up
 from calc.core.evidence import Dispersion, DispersionKind, Evidence, FailureType
 from calc.core.inputs import (
     ALT_RANGES,
@@ -47,6 +40,7 @@ from calc.core.inputs import (
     validate_inputs,
 )
 from calc.core.results import Assessment, RangeEstimate
+from calc.core.rules import MELD_CAP, MELD_FLOOR, decimals_of, subtract_printed
 from calc.version import __version__
 
 ACLF, CLF, ALF, SALF = FailureType.ACLF, FailureType.CLF, FailureType.ALF, FailureType.SALF
@@ -160,7 +154,9 @@ def test_landing_exactly_on_6_is_not_a_bound(evidence: Evidence, make_inputs: Ma
 def test_subtract_printed_is_exact_where_floats_are_not() -> None:
     # Hand calculation: 15 − 14.93 = 0.07; the naive float difference is not 0.07.
     assert 15 - 14.93 != 0.07
-    assert subtract_printed(15, 14.93) == 0.07
+    # 14.93 as printed: two decimals, so scale 100 and 1493 hundredths.
+    assert subtract_printed(15, 100, 1493.0) == 0.07
+    assert subtract_printed(np.array([15, 28]), 100, 1493.0).tolist() == [0.07, 13.07]
 
 
 @pytest.mark.parametrize("ft", [ACLF, CLF], ids=str)
