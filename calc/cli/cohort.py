@@ -953,27 +953,6 @@ def _sex(r: LabInputs) -> object:
     return r.sex
 
 
-#: A score whose float value lies this close (relative) to a rounding tie is recomputed
-#: exactly. The float error is below 1e-13 (|value| < 110, a few ulp per term), so a
-#: value outside the margin rounds as the exact decimal value does.
-ROUNDING_MARGIN: Final = 1e-9
-
-
-def _near_tie(value: FloatArray) -> BoolArray:
-    """Within ROUNDING_MARGIN of a ``k + 0.5`` rounding boundary."""
-    return np.abs(value - np.floor(value) - 0.5) <= ROUNDING_MARGIN * np.abs(value)
-
-
-def _f(x: Decimal | int) -> float:
-    return float(x)
-
-
-def _sodium_deficit(sodium: FloatArray, reference: str, low: str, high: str) -> FloatArray:
-    """``reference − sodium``, sodium bounded to ``low``–``high`` (texts of meld's table)."""
-    deficit: FloatArray = float(reference) - np.clip(sodium, float(low), float(high))
-    return deficit
-
-
 def _lab_scores(
     rows: BoolArray,
     bili: FloatArray,
@@ -990,85 +969,26 @@ def _lab_scores(
     """Classic MELD, MELD-Na and MELD 3.0 (0: not computed) of ``rows``, equal to
     calc.core.meld.compute_meld's.
 
-    The formulas of calc.core.meld in float64. A value that lies within ROUNDING_MARGIN of
-    a rounding boundary (classic: 10 x the formula value, against k + 0.5, which is
-    "to the tenth, half up"; MELD-Na and MELD 3.0: k + 0.5) could round either way,
-    so that row's three scores are recomputed by compute_meld in decimal arithmetic.
-    Bounds, caps and floors are continuous (min, max) and the MELD-Na threshold is
-    tested on the integer MELD(i), so rounding is the only place where float and
-    decimal can part.
+    The formulas are calc.core.meld's own, evaluated in float64 over the columns
+    (:func:`calc.core.meld.float_scores`); a row whose unrounded score lies within
+    ROUNDING_MARGIN of a rounding tie could round either way, so that row's three
+    scores are recomputed by compute_meld in decimal arithmetic.
     """
     n = rows.size
     idx = np.flatnonzero(rows)
-    b_div = np.array([_f(_BILIRUBIN_DIVISOR[u]) for u in TBIL_UNITS])
-    c_div = np.array([_f(_CREATININE_DIVISOR[u]) for u in CREATININE_UNITS])
-    a_div = np.array([_f(_ALBUMIN_DIVISOR[u]) for u in ALBUMIN_UNITS])
-    b_raw = bili[idx] / b_div[bili_unit[idx]]
-    i_raw = inr[idx]
-    c = cr[idx] / c_div[cr_unit[idx]]
-    dial = dialysis[idx] == 1
-
-    # Classic MELD (calc.core.meld.classic_meld; constants: calc.core.meld.CLASSIC_MELD).
-    k = _meld.CLASSIC_MELD
-    floor = float(k.lab_floor)
-    ln_b, ln_i = np.log(np.maximum(b_raw, floor)), np.log(np.maximum(i_raw, floor))
-    cap = float(k.creatinine_cap_mg_dl)
-    c_used = np.where(dial, cap, np.clip(c, floor, cap))
-    formula = (
-        float(k.creatinine) * np.log(c_used)
-        + float(k.bilirubin) * ln_b
-        + float(k.inr) * ln_i
-        + float(k.constant)
-    )
-    meld_i_unrounded = formula * k.scale
-    meld_i = np.floor(meld_i_unrounded + 0.5).astype(np.int64)
-    near = _near_tie(meld_i_unrounded)
-    meld = np.minimum(meld_i, k.score_max)
-
-    # MELD-Na (calc.core.meld.meld_na; calc.core.meld.MELD_NA), when sodium is given.
-    kn = _meld.MELD_NA
-    na = sodium[idx]
-    has_na = ~np.isnan(na)
-    na_filled = np.where(has_na, na, float(kn.sodium_reference_mmol_l))
-    sodium_na = (kn.sodium_reference_mmol_l, kn.sodium_low_mmol_l, kn.sodium_high_mmol_l)
-    deficit = _sodium_deficit(na_filled, *sodium_na)
-    applies = has_na & (meld_i > kn.threshold)
-    na_value = meld_i + float(kn.sodium) * deficit - float(kn.interaction) * meld_i * deficit
-    near |= applies & _near_tie(na_value)
-    meld_na = np.where(applies, np.floor(na_value + 0.5).astype(np.int64), meld_i)
-    meld_na = np.where(has_na, np.minimum(meld_na, kn.score_max), 0)
-
-    # MELD 3.0 (calc.core.meld.meld_3_0; calc.core.meld.MELD_3_0), when sodium, albumin and sex
-    # are given. Terms whose constants equal classic MELD's or MELD-Na's are reused.
-    k3 = _meld.MELD_3_0
-    floor3 = float(k3.lab_floor)
-    if floor3 != floor:
-        ln_b, ln_i = np.log(np.maximum(b_raw, floor3)), np.log(np.maximum(i_raw, floor3))
-    sodium_3 = (k3.sodium_reference_mmol_l, k3.sodium_low_mmol_l, k3.sodium_high_mmol_l)
-    if sodium_3 != sodium_na:
-        deficit = _sodium_deficit(na_filled, *sodium_3)
+    b_div = np.array([float(_BILIRUBIN_DIVISOR[u]) for u in TBIL_UNITS])
+    c_div = np.array([float(_CREATININE_DIVISOR[u]) for u in CREATININE_UNITS])
+    a_div = np.array([float(_ALBUMIN_DIVISOR[u]) for u in ALBUMIN_UNITS])
     au = alb_unit[idx]
-    has_3 = has_na & (au >= 0) & (sex[idx] > 0)
-    alb = np.where(au >= 0, albumin[idx], 0.0) / a_div[np.maximum(au, 0)]
-    a_deficit = float(k3.albumin_reference_g_dl) - np.clip(
-        alb, float(k3.albumin_low_g_dl), float(k3.albumin_high_g_dl)
-    )
-    cap3 = float(k3.creatinine_cap_mg_dl)
-    ln_c3 = np.log(np.where(dial, cap3, np.clip(c, floor3, cap3)))
-    value_3 = (
-        np.where(sex[idx] == _SEXES.index(Sex.FEMALE), float(k3.female), 0.0)
-        + float(k3.bilirubin) * ln_b
-        + float(k3.sodium) * deficit
-        - float(k3.sodium_bilirubin) * deficit * ln_b
-        + float(k3.inr) * ln_i
-        + float(k3.creatinine) * ln_c3
-        + float(k3.albumin) * a_deficit
-        - float(k3.albumin_creatinine) * a_deficit * ln_c3
-        + float(k3.constant)
-    )
-    near |= has_3 & _near_tie(value_3)
-    meld_3_0 = np.where(
-        has_3, np.minimum(np.floor(value_3 + 0.5).astype(np.int64), k3.score_max), 0
+    meld, meld_na, meld_3_0, near = _meld.float_scores(
+        bili=bili[idx] / b_div[bili_unit[idx]],
+        inr=inr[idx],
+        cr=cr[idx] / c_div[cr_unit[idx]],
+        dialysis=dialysis[idx] == 1,
+        sodium=sodium[idx],
+        albumin=np.where(au >= 0, albumin[idx], 0.0) / a_div[np.maximum(au, 0)],
+        female=sex[idx] == _SEXES.index(Sex.FEMALE),
+        has_3_0=~np.isnan(sodium[idx]) & (au >= 0) & (sex[idx] > 0),
     )
 
     # The rows near a tie: calc.core.meld.compute_meld, in decimal arithmetic.

@@ -1,4 +1,4 @@
-"""MELD, MELD-Na and MELD 3.0 from laboratory values (pure; standard library only).
+"""MELD, MELD-Na and MELD 3.0 from laboratory values (pure: numpy and the standard library).
 
 Every formula and bound follows the sources below. The assessment uses **classic
 MELD**; MELD-Na and MELD 3.0 are given beside it for context only.
@@ -60,6 +60,8 @@ from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import StrEnum
 from typing import Any, Final, TypeVar
+
+import numpy as np
 
 from .inputs import (
     UMOL_L_PER_MG_DL,
@@ -818,6 +820,205 @@ def _cap(name: str, value: int, cap: int, notes: list[str]) -> int:
     return value
 
 
+# ---------------------------------------------------------------------------
+# The formulas, written once for two arithmetics
+# ---------------------------------------------------------------------------
+
+
+class _Exact:
+    """Decimal arithmetic (34 digits) for one patient, noting each bound it applies.
+
+    Call inside ``localcontext(_CONTEXT)``.
+    """
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    num = staticmethod(Decimal)  # a number of the table, from its text
+
+    @staticmethod
+    def ln(x: Decimal) -> Decimal:
+        return x.ln()
+
+    def at_least(self, name: str, x: Decimal, floor: Decimal, unit: str) -> Decimal:
+        return _floor(name, x, floor, unit, self.notes)
+
+    def creatinine(self, x: Decimal, cap: Decimal, floor: Decimal, dialysis: bool) -> Decimal:
+        return _creatinine_used(x, cap, floor, dialysis=dialysis, notes=self.notes)
+
+    def bounded(self, name: str, x: Decimal, low: Decimal, high: Decimal, unit: str) -> Decimal:
+        return _bounded(name, x, low, high, unit, self.notes)
+
+    @staticmethod
+    def female(female: bool, coefficient: Decimal) -> Decimal:
+        return coefficient if female else Decimal(0)
+
+
+class Float64:
+    """float64 arithmetic over numpy arrays, one element per patient (no notes).
+
+    Float and decimal can part only at a rounding tie: see :func:`near_tie`.
+    """
+
+    @staticmethod
+    def num(text: str) -> float:
+        return float(text)
+
+    ln = staticmethod(np.log)
+
+    @staticmethod
+    def at_least(name: str, x: Any, floor: float, unit: str) -> Any:
+        return np.maximum(x, floor)
+
+    @staticmethod
+    def creatinine(x: Any, cap: float, floor: float, dialysis: Any) -> Any:
+        return np.where(dialysis, cap, np.clip(x, floor, cap))
+
+    @staticmethod
+    def bounded(name: str, x: Any, low: float, high: float, unit: str) -> Any:
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def female(female: Any, coefficient: float) -> Any:
+        return np.where(female, coefficient, 0.0)
+
+
+_Terms = tuple[tuple[str, Any], ...]
+
+
+def _total(terms: _Terms) -> Any:
+    """The sum of the terms, left to right (the same order in both arithmetics)."""
+    total = terms[0][1]
+    for _, value in terms[1:]:
+        total = total + value
+    return total
+
+
+def classic_formula(a: Any, bili: Any, inr: Any, cr: Any, dialysis: Any) -> tuple[Any, _Terms]:
+    """Classic MELD's formula value (before rounding), and the labs as used and its terms.
+
+    ``a`` is the arithmetic (decimal for one patient, :class:`Float64` for arrays);
+    labs in mg/dL.
+    """
+    k = CLASSIC_MELD
+    floor = a.num(k.lab_floor)
+    b = a.at_least("bilirubin", bili, floor, "mg/dL")
+    i = a.at_least("INR", inr, floor, "")
+    c = a.creatinine(cr, a.num(k.creatinine_cap_mg_dl), floor, dialysis)
+    terms = (
+        (f"{k.creatinine} × ln(creatinine)", a.num(k.creatinine) * a.ln(c)),
+        (f"{k.bilirubin} × ln(bilirubin)", a.num(k.bilirubin) * a.ln(b)),
+        (f"{k.inr} × ln(INR)", a.num(k.inr) * a.ln(i)),
+        (k.constant, a.num(k.constant)),
+    )
+    return (b, i, c), terms
+
+
+def meld_na_formula(a: Any, meld_i: Any, sodium: Any) -> tuple[Any, Any]:
+    """MELD-Na's value before rounding, where the sodium term applies; and the sodium used."""
+    k = MELD_NA
+    na = a.bounded(
+        "sodium", sodium, a.num(k.sodium_low_mmol_l), a.num(k.sodium_high_mmol_l), "mmol/L"
+    )
+    deficit = a.num(k.sodium_reference_mmol_l) - na
+    return na, meld_i + a.num(k.sodium) * deficit - a.num(k.interaction) * meld_i * deficit
+
+
+def meld_3_0_formula(
+    a: Any, bili: Any, inr: Any, cr: Any, sodium: Any, albumin: Any, female: Any, dialysis: Any
+) -> tuple[Any, _Terms]:
+    """MELD 3.0's formula value (before rounding): the labs as used, and its terms."""
+    k = MELD_3_0
+    floor = a.num(k.lab_floor)
+    na_ref, alb_ref = k.sodium_reference_mmol_l, k.albumin_reference_g_dl
+    b = a.at_least("bilirubin", bili, floor, "mg/dL")
+    i = a.at_least("INR", inr, floor, "")
+    c = a.creatinine(cr, a.num(k.creatinine_cap_mg_dl), floor, dialysis)
+    na = a.bounded(
+        "sodium", sodium, a.num(k.sodium_low_mmol_l), a.num(k.sodium_high_mmol_l), "mmol/L"
+    )
+    alb = a.bounded(
+        "albumin", albumin, a.num(k.albumin_low_g_dl), a.num(k.albumin_high_g_dl), "g/dL"
+    )
+    sodium_deficit = a.num(na_ref) - na
+    albumin_deficit = a.num(alb_ref) - alb
+    ln_bili, ln_inr, ln_cr = a.ln(b), a.ln(i), a.ln(c)
+    terms = (
+        (f"{k.female} × female", a.female(female, a.num(k.female))),
+        (f"{k.bilirubin} × ln(bilirubin)", a.num(k.bilirubin) * ln_bili),
+        (f"{k.sodium} × ({na_ref} − sodium)", a.num(k.sodium) * sodium_deficit),
+        (
+            f"−{k.sodium_bilirubin} × ({na_ref} − sodium) × ln(bilirubin)",
+            -a.num(k.sodium_bilirubin) * sodium_deficit * ln_bili,
+        ),
+        (f"{k.inr} × ln(INR)", a.num(k.inr) * ln_inr),
+        (f"{k.creatinine} × ln(creatinine)", a.num(k.creatinine) * ln_cr),
+        (f"{k.albumin} × ({alb_ref} − albumin)", a.num(k.albumin) * albumin_deficit),
+        (
+            f"−{k.albumin_creatinine} × ({alb_ref} − albumin) × ln(creatinine)",
+            -a.num(k.albumin_creatinine) * albumin_deficit * ln_cr,
+        ),
+        (k.constant, a.num(k.constant)),
+    )
+    return (b, i, c, na, alb), terms
+
+
+#: A float value this close (relative) to a rounding tie may round otherwise than the
+#: exact decimal: the float error is below 1e-13 (|value| < 110, a few ulp per term).
+ROUNDING_MARGIN: Final = 1e-9
+
+
+def near_tie(value: Any) -> Any:
+    """Within ROUNDING_MARGIN of a ``k + 0.5`` rounding boundary."""
+    return np.abs(value - np.floor(value) - 0.5) <= ROUNDING_MARGIN * np.abs(value)
+
+
+def float_scores(
+    bili: Any,
+    inr: Any,
+    cr: Any,
+    dialysis: Any,
+    sodium: Any,
+    albumin: Any,
+    female: Any,
+    has_3_0: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """Classic MELD, MELD-Na and MELD 3.0 of arrays of patients, in float64.
+
+    Labs in mg/dL, mmol/L and g/dL; ``sodium`` NaN where not given (MELD-Na 0);
+    ``has_3_0`` where sodium, albumin and sex are given (else MELD 3.0 is 0).
+    Returns the three scores and ``near``: the rows whose unrounded value lies
+    within ROUNDING_MARGIN of a tie, which the caller recomputes with
+    :func:`compute_meld` (decimal arithmetic decides the tie exactly). Bounds,
+    caps and floors are continuous (min, max) and the MELD-Na threshold is tested
+    on the integer MELD(i), so rounding is the only place where they can part.
+    """
+    a = Float64()
+    k, kn, k3 = CLASSIC_MELD, MELD_NA, MELD_3_0
+    _, terms = classic_formula(a, bili, inr, cr, dialysis)
+    meld_i_unrounded = _total(terms) * k.scale  # to the tenth, x 10: one rounding
+    meld_i = np.floor(meld_i_unrounded + 0.5).astype(np.int64)
+    near = near_tie(meld_i_unrounded)
+    meld = np.minimum(meld_i, k.score_max)
+
+    has_na = ~np.isnan(sodium)
+    filled = np.where(has_na, sodium, a.num(kn.sodium_reference_mmol_l))
+    _, na_value = meld_na_formula(a, meld_i, filled)
+    applies = has_na & (meld_i > kn.threshold)
+    near |= applies & near_tie(na_value)
+    meld_na = np.where(applies, np.floor(na_value + 0.5).astype(np.int64), meld_i)
+    meld_na = np.where(has_na, np.minimum(meld_na, kn.score_max), 0)
+
+    alb = np.where(has_3_0, albumin, a.num(k3.albumin_reference_g_dl))
+    _, terms_3 = meld_3_0_formula(a, bili, inr, cr, filled, alb, female, dialysis)
+    value_3 = _total(terms_3)
+    near |= has_3_0 & near_tie(value_3)
+    meld_3_0 = np.where(
+        has_3_0, np.minimum(np.floor(value_3 + 0.5).astype(np.int64), k3.score_max), 0
+    )
+    return meld, meld_na, meld_3_0, near
+
+
 def classic_meld(
     bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, *, dialysis: bool
 ) -> ClassicMeldWorking:
@@ -833,25 +1034,13 @@ def classic_meld(
         bilirubin_mg_dl=bilirubin_mg_dl, inr=inr, creatinine_mg_dl=creatinine_mg_dl
     )
     k = CLASSIC_MELD
-    floor = Decimal(k.lab_floor)
-    notes: list[str] = []
+    exact = _Exact()
+    notes = exact.notes
     with localcontext(_CONTEXT):
-        bili = _floor("bilirubin", labs["bilirubin_mg_dl"], floor, "mg/dL", notes)
-        inr_used = _floor("INR", labs["inr"], floor, "", notes)
-        cr = _creatinine_used(
-            labs["creatinine_mg_dl"],
-            Decimal(k.creatinine_cap_mg_dl),
-            floor,
-            dialysis=dialysis,
-            notes=notes,
+        (bili, inr_used, cr), terms = classic_formula(
+            exact, labs["bilirubin_mg_dl"], labs["inr"], labs["creatinine_mg_dl"], dialysis
         )
-        terms = (
-            (f"{k.creatinine} × ln(creatinine)", Decimal(k.creatinine) * cr.ln()),
-            (f"{k.bilirubin} × ln(bilirubin)", Decimal(k.bilirubin) * bili.ln()),
-            (f"{k.inr} × ln(INR)", Decimal(k.inr) * inr_used.ln()),
-            (k.constant, Decimal(k.constant)),
-        )
-        formula_value = sum((value for _, value in terms), Decimal(0))
+        formula_value = _total(terms)
         meld_i = int(round_half_up(formula_value, Decimal(k.rounding_quantum)) * k.scale)
         meld_i_unrounded = formula_value * k.scale
     meld = _cap("MELD(i)", meld_i, k.score_max, notes)
@@ -894,12 +1083,11 @@ def meld_na(meld_i: int, sodium_mmol_l: float) -> MeldNaWorking:
             meld_na=_cap("MELD-Na", meld_i, k.score_max, notes),
             bounds_applied=tuple(notes),
         )
+    exact = _Exact()
     with localcontext(_CONTEXT):
-        low, high = Decimal(k.sodium_low_mmol_l), Decimal(k.sodium_high_mmol_l)
-        na = _bounded("sodium", sodium, low, high, "mmol/L", notes)
-        deficit = Decimal(k.sodium_reference_mmol_l) - na
-        value = meld_i + Decimal(k.sodium) * deficit - Decimal(k.interaction) * meld_i * deficit
+        na, value = meld_na_formula(exact, meld_i, sodium)
         rounded = int(round_half_up(value))
+    notes += exact.notes
     return MeldNaWorking(
         meld_i=meld_i,
         sodium_mmol_l=float(na),
@@ -937,44 +1125,20 @@ def meld_3_0(
         albumin_g_dl=albumin_g_dl,
     )
     k = MELD_3_0
-    floor = Decimal(k.lab_floor)
-    na_ref, alb_ref = k.sodium_reference_mmol_l, k.albumin_reference_g_dl
-    notes: list[str] = []
+    exact = _Exact()
+    notes = exact.notes
     with localcontext(_CONTEXT):
-        bili = _floor("bilirubin", labs["bilirubin_mg_dl"], floor, "mg/dL", notes)
-        inr_used = _floor("INR", labs["inr"], floor, "", notes)
-        cr = _creatinine_used(
+        (bili, inr_used, cr, na, alb), terms = meld_3_0_formula(
+            exact,
+            labs["bilirubin_mg_dl"],
+            labs["inr"],
             labs["creatinine_mg_dl"],
-            Decimal(k.creatinine_cap_mg_dl),
-            floor,
-            dialysis=dialysis,
-            notes=notes,
+            labs["sodium_mmol_l"],
+            labs["albumin_g_dl"],
+            female,
+            dialysis,
         )
-        na_low, na_high = Decimal(k.sodium_low_mmol_l), Decimal(k.sodium_high_mmol_l)
-        na = _bounded("sodium", labs["sodium_mmol_l"], na_low, na_high, "mmol/L", notes)
-        alb_low, alb_high = Decimal(k.albumin_low_g_dl), Decimal(k.albumin_high_g_dl)
-        alb = _bounded("albumin", labs["albumin_g_dl"], alb_low, alb_high, "g/dL", notes)
-        sodium_deficit = Decimal(na_ref) - na
-        albumin_deficit = Decimal(alb_ref) - alb
-        ln_bili, ln_inr, ln_cr = bili.ln(), inr_used.ln(), cr.ln()
-        terms = (
-            (f"{k.female} × female", Decimal(k.female) if female else Decimal(0)),
-            (f"{k.bilirubin} × ln(bilirubin)", Decimal(k.bilirubin) * ln_bili),
-            (f"{k.sodium} × ({na_ref} − sodium)", Decimal(k.sodium) * sodium_deficit),
-            (
-                f"−{k.sodium_bilirubin} × ({na_ref} − sodium) × ln(bilirubin)",
-                -Decimal(k.sodium_bilirubin) * sodium_deficit * ln_bili,
-            ),
-            (f"{k.inr} × ln(INR)", Decimal(k.inr) * ln_inr),
-            (f"{k.creatinine} × ln(creatinine)", Decimal(k.creatinine) * ln_cr),
-            (f"{k.albumin} × ({alb_ref} − albumin)", Decimal(k.albumin) * albumin_deficit),
-            (
-                f"−{k.albumin_creatinine} × ({alb_ref} − albumin) × ln(creatinine)",
-                -Decimal(k.albumin_creatinine) * albumin_deficit * ln_cr,
-            ),
-            (k.constant, Decimal(k.constant)),
-        )
-        value = sum((term for _, term in terms), Decimal(0))
+        value = _total(terms)
         rounded = int(round_half_up(value))
     return Meld30Working(
         female=female,
