@@ -9,7 +9,7 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
-from ..core.fields import FIELDS, Adapter, Field, Kind, error_target
+from ..core.fields import BY_API, FIELDS, Adapter, Field, Kind, error_target
 from ..version import __version__
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -87,43 +87,10 @@ def _lab_options(f: _F) -> _F:
     return _options("labs")(f)
 
 
-def _labs(params: dict[str, Any]) -> dict[str, Any]:
-    labs: dict[str, Any] = {
-        "inr": params["inr"],
-        "creatinine": params["creatinine"],
-        "creatinine_unit": params["creatinine_unit"],
-        "dialysis": params["dialysis"],
-    }
-    for name in ("sodium", "sex"):
-        if params[name] is not None:
-            labs[name] = params[name]
-    if params["albumin"] is not None:
-        labs["albumin"] = params["albumin"]
-        labs["albumin_unit"] = params["albumin_unit"]
-    return labs
-
-
-def _followup(params: dict[str, Any]) -> dict[str, Any] | None:
-    followup: dict[str, Any] = {}
-    for key, unit in (
-        ("alt_day15", params["alt_unit"]),
-        ("tbil_day60", params["tbil_unit"]),
-        ("tbil_day90", params["tbil_unit"]),
-        ("meld_followup", None),
-    ):
-        if all(params[k] is None for k in (key, f"{key}_day", f"{key}_date")):
-            continue
-        # A day or date without its value is refused by the core ("... is required"),
-        # as the form and the API refuse it, rather than silently dropped.
-        item: dict[str, Any] = {"value": params[key]}
-        if unit is not None:
-            item["unit"] = unit
-        if params[f"{key}_day"] is not None:
-            item["day"] = params[f"{key}_day"]
-        if params[f"{key}_date"] is not None:
-            item["date"] = params[f"{key}_date"]
-        followup["meld" if key == "meld_followup" else key] = item
-    return followup or None
+def _param(field: Field) -> str:
+    """The click parameter of a field's option (``--alt-day15`` -> ``alt_day15``)."""
+    assert field.cli is not None
+    return field.cli.removeprefix("--").replace("-", "_")
 
 
 def _option_name(field: str) -> str:
@@ -152,18 +119,11 @@ def assess(**params: Any) -> None:
     compute classic MELD; with both, the typed MELD is used and a difference of
     more than one point is a warning.
     """
-    from ..core.assessment import labs_given, run, validate_request
+    from ..core.assessment import assemble, run, validate_request
     from ..core.inputs import InputError
     from ..core.report import summary_text, to_dict
 
-    raw: dict[str, Any] = {
-        k: params[k]
-        for k in ("failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date")
-    }
-    labs = _labs(params)
-    if labs_given(labs):
-        raw["labs"] = labs
-    raw["followup"] = _followup(params)
+    raw = assemble(Adapter.CLI, lambda field: params[_param(field)])
     try:
         request = validate_request(raw, allow_text=True)
     except InputError as exc:
@@ -175,10 +135,31 @@ def assess(**params: Any) -> None:
         click.echo(summary_text(result))
 
 
+def _meld_option(field: Field) -> Any:
+    """A ``calc meld`` option: every lab of the table, named by its API name
+    (``labs.creatinine_unit`` -> ``--creatinine-unit``); bilirubin is its own here."""
+    name = "--" + field.api.removeprefix("labs.").replace("_", "-")
+    if field.kind is Kind.FLAG:
+        flag = f"{name}/--no-{name.removeprefix('--')}"
+        return click.option(flag, default=False, show_default=True, help=field.cli_help)
+    if field.cli is not None:
+        return click.option(name, default=None, help=field.cli_help)
+    # The labs' bilirubin stands in for the TBIL in ``calc assess``; here it is asked for.
+    unit = BY_API[field.stands_in or ""].cli
+    help_text = f"{field.label}, in {name}-unit." if field.kind is Kind.NUMBER else None
+    return click.option(
+        name, default=None, help=help_text or f"{field.label} (required; as {unit})."
+    )
+
+
+def _meld_options(f: _F) -> _F:
+    for field in reversed([f for f in FIELDS if f.api.startswith("labs.")]):
+        f = _meld_option(field)(f)
+    return f
+
+
 @main.command()
-@click.option("--bilirubin", required=True, help="Total bilirubin, in --bilirubin-unit.")
-@click.option("--bilirubin-unit", default=None, help="mg/dL or umol/L (required).")
-@_lab_options
+@_meld_options
 @click.option("--json", "as_json", is_flag=True, help="Print the scores and working as JSON.")
 def meld(**params: Any) -> None:
     """Classic MELD, MELD-Na and MELD 3.0 from labs, with the working.
@@ -192,9 +173,9 @@ def meld(**params: Any) -> None:
     from ..core.report import meld_text
 
     raw = {
-        "bilirubin": params["bilirubin"],
-        "bilirubin_unit": params["bilirubin_unit"],
-        **_labs(params),
+        name: value
+        for name in (f.api.removeprefix("labs.") for f in FIELDS if f.api.startswith("labs."))
+        if (value := params[name]) is not None
     }
     try:
         result = validate_labs_object(raw, allow_text=True)

@@ -9,47 +9,31 @@ and get either a complete, validated :class:`AssessmentRequest` or one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .engine import assess
 from .evidence import Evidence
+from .fields import FIELDS, Adapter, Field, Kind, fields_of
 from .followup import FollowupInputs, assess_followup, validate_followup
 from .inputs import InputError, PatientInputs, parse_date, validate_inputs
 from .meld import CLASSIC_MELD, MeldResult, compute_meld, validate_labs
 from .results import Assessment
 
-ASSESS_FIELDS = frozenset(
-    {
-        "failure_type",
-        "meld",
-        "alt",
-        "alt_unit",
-        "tbil",
-        "tbil_unit",
-        "transplant_date",
-        "labs",
-        "followup",
-    }
-)
-# The fields of a ``labs`` object, in the order the API documents them.
-LAB_FIELD_ORDER = (
-    "bilirubin",
-    "bilirubin_unit",
-    "inr",
-    "creatinine",
-    "creatinine_unit",
-    "dialysis",
-    "sodium",
-    "albumin",
-    "albumin_unit",
-    "sex",
-)
+# The request's fields, from the field table: the top-level names (labs and followup
+# are objects), and the fields of a ``labs`` object in the order the API documents them.
+ASSESS_FIELDS = frozenset(f.api.split(".")[0] for f in FIELDS)
+LAB_FIELD_ORDER = tuple(f.api.removeprefix("labs.") for f in FIELDS if f.api.startswith("labs."))
 LAB_FIELDS = frozenset(LAB_FIELD_ORDER)
 # Labs are given when any lab value is: a unit, dialysis or sex alone is not. One rule
 # for the form, the command line and cohort files, so a lone sodium is refused (INR
 # and creatinine missing) everywhere rather than silently ignored by one adapter.
-LAB_VALUE_FIELDS = ("bilirubin", "inr", "creatinine", "sodium", "albumin")
+LAB_VALUE_FIELDS = tuple(
+    f.api.removeprefix("labs.")
+    for f in FIELDS
+    if f.api.startswith("labs.") and f.kind is Kind.NUMBER
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +50,47 @@ def _is_blank(value: object) -> bool:
 def labs_given(values: Mapping[str, object]) -> bool:
     """Whether ``values`` (keyed as the API's ``labs``) hold any lab value."""
     return any(not _is_blank(values.get(f)) for f in LAB_VALUE_FIELDS)
+
+
+def _given(value: object) -> bool:
+    return value is not None and value is not False and not _is_blank(value)
+
+
+def assemble(adapter: Adapter, value_of: Callable[[Field], object]) -> dict[str, Any]:
+    """The API's request from the values an adapter took, by the field table.
+
+    ``value_of`` gives the adapter's value of a field it takes (None or blank: not
+    given). One rule for the form and the command line: the labs are given when a lab
+    value is
+    (:func:`labs_given`); a follow-up marker is given when its value, day or date
+    is, and then carries its value even if blank, so the core refuses a day without
+    a value rather than an adapter dropping it.
+    """
+    taken = {f.api: value_of(f) for f in fields_of(adapter)}
+    raw: dict[str, Any] = {}
+    labs: dict[str, Any] = {}
+    markers: dict[str, dict[str, Any]] = {}
+    for api, value in taken.items():
+        group, _, name = api.rpartition(".")
+        if group == "labs":
+            if _given(value) or name == "dialysis":
+                labs[name] = value
+        elif group.startswith("followup."):
+            marker = group.removeprefix("followup.")
+            if _given(value):
+                markers.setdefault(marker, {})[name] = value
+        elif _given(value):
+            raw[api] = value
+    if labs_given(labs):
+        raw["labs"] = labs
+    followup = {
+        marker: {"value": None, **given}
+        for marker, given in markers.items()
+        if given.keys() - {"unit"}
+    }
+    if followup:
+        raw["followup"] = followup
+    return raw
 
 
 def validate_labs_object(raw: object, *, allow_text: bool) -> MeldResult:

@@ -15,8 +15,14 @@ from typing import Any
 from wtforms import BooleanField, Form, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from ..core.assessment import LAB_VALUE_FIELDS, AssessmentRequest, labs_given, validate_request
-from ..core.fields import BY_API, FIELDS, Adapter, error_target
+from ..core.assessment import (
+    LAB_VALUE_FIELDS,
+    AssessmentRequest,
+    assemble,
+    labs_given,
+    validate_request,
+)
+from ..core.fields import BY_API, FIELDS, Adapter, Field, error_target
 from ..core.inputs import FAILURE_TYPE_DEFINITIONS, UNIT_LABELS, InputError, TbilUnit
 from ..core.meld import AlbuminUnit, CreatinineUnit
 from ..core.savefile import SAVE_NOTICE
@@ -201,42 +207,13 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
 
     def raw(self) -> dict[str, Any]:
         """The entered values keyed as the API's request (labs and follow-up nested)."""
-        raw: dict[str, Any] = {
-            name: self[name].data
-            for name in (
-                "failure_type", "meld", "alt", "alt_unit", "tbil", "tbil_unit", "transplant_date"
-            )
-        }  # fmt: skip
-        if self.labs_given():
-            labs: dict[str, Any] = {
-                "inr": self._text("lab_inr"),
-                "creatinine": self._text("lab_creatinine"),
-                "creatinine_unit": self.lab_creatinine_unit.data,
-                "dialysis": "yes" if self.lab_dialysis.data else "no",
-            }
-            if self._text("lab_sodium"):
-                labs["sodium"] = self._text("lab_sodium")
-            if self._text("lab_albumin"):
-                labs["albumin"] = self._text("lab_albumin")
-                labs["albumin_unit"] = self.lab_albumin_unit.data
-            if self._text("lab_sex"):
-                labs["sex"] = self._text("lab_sex")
-            raw["labs"] = labs
-        followup: dict[str, Any] = {}
-        for key, (value, unit, day, taken) in FOLLOWUP_FIELDS.items():
-            if not any(self._text(n) for n in (value, day, taken) if n):
-                continue
-            item: dict[str, Any] = {"value": self._text(value) or None}
-            if unit:
-                item["unit"] = self[unit].data
-            if self._text(day):
-                item["day"] = self._text(day)
-            if self._text(taken):
-                item["date"] = self._text(taken)
-            followup[key] = item
-        if followup:
-            raw["followup"] = followup
-        return raw
+
+        def value_of(field: Field) -> object:
+            assert field.form is not None
+            data = self[field.form].data
+            return data.strip() if isinstance(data, str) else data
+
+        return assemble(Adapter.FORM, value_of)
 
     def as_fields(self) -> dict[str, str]:
         """Every field as the text a browser would post (for hidden fields and the save file)."""
