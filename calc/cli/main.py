@@ -145,11 +145,9 @@ def _meld_option(field: Field) -> Any:
     if field.cli is not None:
         return click.option(name, default=None, help=field.cli_help)
     # The labs' bilirubin stands in for the TBIL in ``calc assess``; here it is asked for.
-    unit = BY_API[field.stands_in or ""].cli
-    help_text = f"{field.label}, in {name}-unit." if field.kind is Kind.NUMBER else None
-    return click.option(
-        name, default=None, help=help_text or f"{field.label} (required; as {unit})."
-    )
+    if field.kind is Kind.NUMBER:
+        return click.option(name, default=None, help=f"Total bilirubin, in {name}-unit.")
+    return click.option(name, default=None, help=f"{' or '.join(field.choices)} (required).")
 
 
 def _meld_options(f: _F) -> _F:
