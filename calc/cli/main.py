@@ -9,7 +9,7 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
-from ..core.fields import BY_API, FIELDS, Adapter, Field, Kind, error_target
+from ..core.fields import FIELDS, Adapter, Field, Kind, error_target
 from ..version import __version__
 
 _F = TypeVar("_F", bound=Callable[..., Any])
