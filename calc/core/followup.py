@@ -14,7 +14,7 @@ are here beside their validator; the results (:class:`~calc.core.results.MarkerS
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -116,7 +116,7 @@ def _resolve_day(
 ) -> tuple[int | None, date | None]:
     day = None
     if raw_day is not None and not (isinstance(raw_day, str) and not raw_day.strip()):
-        day_range = Range(f"{label}: day after MSCT", "", 0, 365, whole=True)
+        day_range = replace(DAY_RANGE, label=f"{label}: day after MSCT")
         day = int(check_number(raw_day, day_range, allow_text=allow_text))
     try:
         taken = parse_date(raw_date)
@@ -133,7 +133,7 @@ def _resolve_day(
     from_date = (taken - transplant_date).days
     if not DAY_RANGE.low <= from_date <= DAY_RANGE.high:
         raise ValueError(
-            f"{label}: the date must be from the day of MSCT to 365 days after it "
+            f"{label}: the date must be from the day of MSCT to {DAY_RANGE.high:g} days after it "
             f"(it is {from_date} days after)."
         )
     if day is not None and day != from_date:
@@ -218,7 +218,7 @@ def _unit_or_default(
 
 
 def _labelled(rng: Range, label: str) -> Range:
-    return Range(label, rng.unit, rng.low, rng.high, whole=rng.whole)
+    return replace(rng, label=label)
 
 
 def _measurement(

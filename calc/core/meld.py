@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import StrEnum
 from typing import Any, Final, TypeVar
@@ -64,6 +64,7 @@ from typing import Any, Final, TypeVar
 import numpy as np
 
 from .inputs import (
+    TBIL_RANGES,
     UMOL_L_PER_MG_DL,
     InputError,
     Range,
@@ -127,20 +128,9 @@ INR_UNIT = ""  # INR is a ratio
 # nor one that the guard sends to a unit whose range would refuse it.
 # ---------------------------------------------------------------------------
 
-# Below any reported serum bilirubin (labs report down to 0.1 mg/dL); MELD sets
-# values below 1.0 to 1.0 anyway.
-BILIRUBIN_MIN_MG_DL = 0.05
-# Above the highest reported bilirubin (haemolysis with liver failure); = 1710 μmol/L.
-BILIRUBIN_MAX_MG_DL = 100.0
-# Guard: bilirubin above 50 mg/dL (855 μmol/L) is exceptional, while 50-1710 is the
-# everyday μmol/L range, so in mg/dL it is refused as a likely μmol/L value; a true
-# value above 50 mg/dL can still be entered in μmol/L (up to 1710 μmol/L).
-BILIRUBIN_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE = 50.0
-# Guard: 0.05 mg/dL = 0.855 μmol/L rounded inwards; below 1 μmol/L no assay reports
-# bilirubin, so such a value was typed in mg/dL.
-BILIRUBIN_UMOL_L_LOOKS_LIKE_MG_DL_BELOW = 1.0
-# 100 mg/dL x 17.1.
-BILIRUBIN_MAX_UMOL_L = 1710.0
+# Bilirubin is the TBIL of the assessment, with the same bounds and the same mislabel
+# guard (calc.core.inputs.TBIL_RANGES): 0.05-50 mg/dL, 1-1710 μmol/L. Its canonical
+# range reaches 1710 μmol/L = 100 mg/dL through the μmol/L entry range.
 
 INR_MIN = 0.5  # an INR below 0.5 is not a real measurement
 # Above 20 analysers report the clot as unmeasurable; a larger number is usually a
@@ -175,12 +165,8 @@ ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW = 5.0
 ALBUMIN_MAX_G_L = 70.0
 
 BILIRUBIN_RANGES: dict[TbilUnit, Range] = {
-    TbilUnit.MG_DL: Range(
-        "Bilirubin", "mg/dL", BILIRUBIN_MIN_MG_DL, BILIRUBIN_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE
-    ),
-    TbilUnit.UMOL_L: Range(
-        "Bilirubin", "umol/L", BILIRUBIN_UMOL_L_LOOKS_LIKE_MG_DL_BELOW, BILIRUBIN_MAX_UMOL_L
-    ),
+    unit: replace(TBIL_RANGES[unit], label="Bilirubin")
+    for unit in (TbilUnit.MG_DL, TbilUnit.UMOL_L)
 }
 INR_RANGE = Range("INR", INR_UNIT, INR_MIN, INR_MAX)
 CREATININE_RANGES: dict[CreatinineUnit, Range] = {
@@ -209,7 +195,10 @@ LAB_RANGES: dict[str, dict[str, Range]] = {
 # What LabInputs accepts in canonical units: the union of the entry ranges
 # (bilirubin reaches 100 mg/dL through the μmol/L range).
 CANONICAL_RANGES: dict[str, Range] = {
-    "bilirubin_mg_dl": Range("Bilirubin", "mg/dL", BILIRUBIN_MIN_MG_DL, BILIRUBIN_MAX_MG_DL),
+    "bilirubin_mg_dl": replace(
+        BILIRUBIN_RANGES[TbilUnit.MG_DL],
+        high=float(_dec(BILIRUBIN_RANGES[TbilUnit.UMOL_L].high) / BILIRUBIN_UMOL_L_PER_MG_DL),
+    ),
     "inr": INR_RANGE,
     "creatinine_mg_dl": CREATININE_RANGES[CreatinineUnit.MG_DL],
     "sodium_mmol_l": SODIUM_RANGE,

@@ -1364,7 +1364,6 @@ ALLOWED_LITERALS: dict[tuple[str, str], tuple[int, str]] = {
         " calc.core.inputs cannot read the table; test_meld_range_agrees_with_the_table checks it",
     ),
     ("meld.py", "6"): (1, "significant digits of a lab value in a note"),
-    ("meld.py", "1.0"): (1, "unit guard: no assay reports bilirubin below 1 umol/L"),
     ("meld.py", "0.1"): (1, "the lowest creatinine accepted, 0.1 mg/dL"),
     ("cohort.py", "10"): (12, "decimal digits, byte 10 (line feed) and powers of ten"),
     ("cohort.py", "6"): (2, "a character position in YYYY-MM-DD"),
