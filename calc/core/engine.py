@@ -99,9 +99,7 @@ def format_number(x: float, decimals: int) -> str:
 # Uncertainty: only what the evidence states
 
 
-def _ranges(
-    ev: MeldReductionEvidence, t: TypeTable, ft: int, baseline: int
-) -> list[RangeEstimate]:
+def _ranges(ev: MeldReductionEvidence, t: TypeTable, ft: int, baseline: int) -> list[RangeEstimate]:
     """Intervals the evidence supports, with the MELD after MSCT they imply."""
     out = []
     for kind, low, high, assumption in intervals(ev):

@@ -27,11 +27,11 @@ from calc.core.assessment import (
     validate_request,
 )
 from calc.core.engine import assess
-from calc.core.rules import MELD_LABS_TOLERANCE
 from calc.core.evidence import Evidence, FailureType
 from calc.core.followup import FollowupInputs
 from calc.core.inputs import InputError
 from calc.core.meld import EnteredLab
+from calc.core.rules import MELD_LABS_TOLERANCE
 
 TOL = 1e-9
 PATIENT: dict[str, Any] = {"failure_type": "ACLF", "alt": 240, "tbil": 320}
