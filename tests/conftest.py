@@ -2,6 +2,12 @@
 
 Fixtures that Hypothesis tests use are session-scoped and stateless (Hypothesis
 refuses function-scoped fixtures inside ``@given``).
+
+Every test client of the app (the ``client`` fixture and any ``app.test_client()``)
+is a ``ValidatingClient`` (tests/openapi_validation.py): each response to an
+``/api/`` path or ``/healthz`` is checked against the schema the published
+OpenAPI document gives for its path, method and status, so a response that
+drifts from the document fails the test that produced it.
 """
 
 from __future__ import annotations
@@ -19,9 +25,22 @@ from calc import create_app
 from calc.cli.main import main
 from calc.core.evidence import Evidence, load_evidence
 from calc.core.inputs import PatientInputs, validate_inputs
+from calc.web.app import CalcFlask
+from tests.openapi_validation import VALIDATED, ValidatingClient
 
 TESTS = Path(__file__).resolve().parent
 LAYERS = ("unit", "contract", "system", "e2e")
+
+
+# Every app the tests build, whichever way, hands out the validating client.
+CalcFlask.test_client_class = ValidatingClient
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if VALIDATED["responses"]:
+        terminalreporter.write_line(
+            f"{VALIDATED['responses']} API responses validated against the OpenAPI document"
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

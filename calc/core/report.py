@@ -1,7 +1,9 @@
-"""The edges of the core: an Assessment as JSON-ready data and as plain text.
+"""The edges of the core: an Assessment as the API's response types and as plain text.
 
 Rounding happens here (and in the templates, which use the same helpers),
-never in the engine. JSON keeps full precision: rounding is for display.
+never in the engine. JSON keeps full precision: rounding is for display. The
+JSON is the response types of :mod:`calc.core.jsonview`, built here field by
+field, so that a value reaches the JSON only through a documented field.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from . import jsonview as jv
 from .engine import format_number
+from .evidence import Evidence
+from .followup import FollowupKey
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
-from .meld import MELD_NA, MeldResult, working_as_dict
+from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
+from .meld import MELD_NA, MeldResult, Term
 from .results import Assessment, RangeEstimate
 from .rules import decimals_of
 
@@ -92,12 +98,6 @@ def date_both(d: date) -> str:
     return f"{d.isoformat()} ({date_words(d)})"
 
 
-RANGE_KIND_LABELS = {
-    "confidence": "95% confidence interval of the mean",
-    "prediction": "95% prediction interval for one patient",
-}
-
-
 def range_kind_text(kind: str) -> str:
     return RANGE_KIND_LABELS.get(kind, kind)
 
@@ -123,167 +123,362 @@ def range_text(r: RangeEstimate) -> str:
     )
 
 
-def iso(d: date | None) -> str | None:
-    return None if d is None else d.isoformat()
-
-
 def days_text(days: tuple[int, ...]) -> str:
     return " and ".join(str(d) for d in days)
 
 
 # --------------------------------------------------------------------------
-# JSON
+# JSON: the response types of calc.core.jsonview, built from the Assessment
 
 
-def to_dict(a: Assessment) -> dict[str, Any]:
-    """The assessment as JSON-ready data (full precision; dates as ISO text)."""
+def assessment_view(a: Assessment) -> jv.AssessmentJson:
+    """The assessment as the API's response body (full precision; dates as ISO text)."""
     i, mr, s = a.inputs, a.meld_reduction, a.stratum
-    return {
-        "input": {
-            "failure_type": i.failure_type.value,
-            "meld": i.meld,
-            "alt_u_l": i.alt_u_l,
-            "tbil_umol_l": i.tbil_umol_l,
-            "alt_entered": {"value": i.alt_entered, "unit": i.alt_unit.value},
-            "tbil_entered": {"value": i.tbil_entered, "unit": i.tbil_unit.value},
-            "transplant_date": iso(i.transplant_date),
-        },
-        "meld_reduction": {
-            "available": mr.available,
-            "what_it_is": HEADLINE_WHAT if mr.available else None,
-            "mean": mr.mean,
-            "reported_spread": mr.reported_spread,
-            "spread_kind": mr.spread_kind,
-            "spread_kind_text": spread_kind_text(mr.spread_kind),
-            "spread_low": mr.spread_low,
-            "spread_high": mr.spread_high,
-            "as_printed": mr.as_printed,
-            "n": mr.n,
-            "time_point": mr.time_point,
-            "where": mr.where,
-            "expected_meld_after": mr.expected_meld_after,
-            "expected_meld_after_display": mr.expected_meld_after_display,
-            "expected_meld_after_unbounded": mr.expected_meld_after_unbounded,
-            "bounded_at_floor": mr.bounded_at_floor,
-            "ranges": [
-                {
-                    "kind": r.kind,
-                    "low": r.low,
-                    "high": r.high,
-                    "confidence_level": r.confidence_level,
-                    "meld_after_low": r.meld_after_low,
-                    "meld_after_high": r.meld_after_high,
-                    "assumption": r.assumption,
-                }
+    return jv.AssessmentJson(
+        input=jv.Input(
+            failure_type=i.failure_type,
+            meld=i.meld,
+            alt_u_l=i.alt_u_l,
+            tbil_umol_l=i.tbil_umol_l,
+            alt_entered=jv.AltQuantity(value=i.alt_entered, unit=i.alt_unit),
+            tbil_entered=jv.TbilQuantity(value=i.tbil_entered, unit=i.tbil_unit),
+            transplant_date=i.transplant_date,
+        ),
+        meld_reduction=jv.MeldReductionJson(
+            available=mr.available,
+            what_it_is=HEADLINE_WHAT if mr.available else None,
+            mean=mr.mean,
+            reported_spread=mr.reported_spread,
+            spread_kind=mr.spread_kind,
+            spread_kind_text=spread_kind_text(mr.spread_kind),
+            spread_low=mr.spread_low,
+            spread_high=mr.spread_high,
+            as_printed=mr.as_printed,
+            n=mr.n,
+            time_point=mr.time_point,
+            where=mr.where,
+            expected_meld_after=mr.expected_meld_after,
+            expected_meld_after_display=mr.expected_meld_after_display,
+            expected_meld_after_unbounded=mr.expected_meld_after_unbounded,
+            bounded_at_floor=mr.bounded_at_floor,
+            ranges=tuple(
+                jv.Range(
+                    kind=r.kind,
+                    low=r.low,
+                    high=r.high,
+                    confidence_level=r.confidence_level,
+                    meld_after_low=r.meld_after_low,
+                    meld_after_high=r.meld_after_high,
+                    assumption=r.assumption,
+                )
                 for r in mr.ranges
-            ],
-            "unavailable_reason": mr.unavailable_reason,
-        },
-        "context_evidence": context_dict(a),
-        "meld_used": meld_used(a),
-        "labs": labs_dict(a),
-        "followup": followup_dict(a),
-        "baseline_stratum": None if s is None else s.group,
-        "stratum": None
+            ),
+            unavailable_reason=mr.unavailable_reason,
+        ),
+        context_evidence=context_view(a),
+        meld_used=meld_used_view(a),
+        labs=labs_view(a),
+        followup=followup_view(a),
+        baseline_stratum=None if s is None else s.group,
+        stratum=None
         if s is None
-        else {
-            "group": s.group,
-            "threshold": s.threshold,
-            "this_group_larger": s.this_group_larger,
-            "finding": s.finding,
-            "p_value": s.p_value,
-        },
-        "markers": {
-            "population_note": a.population_note,
-            "alt": {
-                "check_day": a.alt.check_day,
-                "check_date": iso(a.alt.check_date),
-                "direction": a.alt.direction,
-                "finding": a.alt.finding,
-                "baseline_u_l": a.alt.baseline_u_l,
-                "size_reported": a.alt.size_reported,
-                "as_printed": a.alt.as_printed,
-                "p_value": a.alt.p_value,
-            },
-            "tbil": {
-                "check_days": list(a.tbil.check_days),
-                "check_dates": (
-                    None if a.tbil.check_dates is None else [iso(d) for d in a.tbil.check_dates]
+        else jv.StratumJson(
+            group=s.group,
+            threshold=s.threshold,
+            this_group_larger=s.this_group_larger,
+            finding=s.finding,
+            p_value=s.p_value,
+        ),
+        markers=jv.Markers(
+            population_note=a.population_note,
+            alt=jv.AltMarkerJson(
+                check_day=a.alt.check_day,
+                check_date=a.alt.check_date,
+                direction=a.alt.direction,
+                finding=a.alt.finding,
+                baseline_u_l=a.alt.baseline_u_l,
+                size_reported=a.alt.size_reported,
+                as_printed=a.alt.as_printed,
+                p_value=a.alt.p_value,
+            ),
+            tbil=jv.TbilMarkerJson(
+                check_days=a.tbil.check_days,
+                check_dates=a.tbil.check_dates,
+                direction=a.tbil.direction,
+                finding=a.tbil.finding,
+                pooled_level_umol_l=a.tbil.pooled_level_umol_l,
+                pooled_level_in_unit=jv.TbilQuantity(
+                    value=a.tbil.pooled_level_in_unit, unit=TbilUnit(a.tbil.unit)
                 ),
-                "direction": a.tbil.direction,
-                "finding": a.tbil.finding,
-                "pooled_level_umol_l": a.tbil.pooled_level_umol_l,
-                "pooled_level_in_unit": {
-                    "value": a.tbil.pooled_level_in_unit,
-                    "unit": a.tbil.unit,
-                },
-                "baseline_umol_l": a.tbil.baseline_umol_l,
-                "informative": a.tbil.informative,
-                "as_printed": a.tbil.as_printed,
-                "p_value": a.tbil.p_value,
-            },
-        },
-        "warnings": [
-            {"code": w.code, "title": w.title, "message": w.message, "demotes_headline": w.demotes}
+                baseline_umol_l=a.tbil.baseline_umol_l,
+                informative=a.tbil.informative,
+                as_printed=a.tbil.as_printed,
+                p_value=a.tbil.p_value,
+            ),
+        ),
+        warnings=tuple(
+            jv.WarningJson(
+                code=w.code, title=w.title, message=w.message, demotes_headline=w.demotes
+            )
             for w in a.warnings
-        ],
-        "scope_note": a.scope_note,
-        "evidence": {
-            "version": a.stamp.evidence_version,
-            "doi": a.stamp.doi,
-            "url": DOI_URL + a.stamp.doi,
-            "citation": a.stamp.citation,
-            "articles": a.stamp.articles,
-            "patients": a.stamp.patients,
-            "document_read": a.stamp.document_read,
-        },
-        "version": {
-            "app": a.stamp.app_version,
-            "evidence": a.stamp.evidence_version,
-            "context_evidence": a.stamp.context_evidence_version,
-        },
-        "basis": {
-            "intended_use": a.intended_use,
-            "derivation": list(a.derivation),
-            "limits": list(a.limits),
-        },
-        "summary_text": summary_text(a),
-    }
+        ),
+        scope_note=a.scope_note,
+        evidence=jv.EvidenceStamp(
+            version=a.stamp.evidence_version,
+            doi=a.stamp.doi,
+            url=DOI_URL + a.stamp.doi,
+            citation=a.stamp.citation,
+            articles=a.stamp.articles,
+            patients=a.stamp.patients,
+            document_read=a.stamp.document_read,
+        ),
+        version=jv.Versions(
+            app=a.stamp.app_version,
+            evidence=a.stamp.evidence_version,
+            context_evidence=a.stamp.context_evidence_version,
+        ),
+        basis=jv.Basis(intended_use=a.intended_use, derivation=a.derivation, limits=a.limits),
+        summary_text=summary_text(a),
+    )
 
 
-def context_dict(a: Assessment) -> dict[str, Any]:
+def context_view(a: Assessment) -> jv.ContextAvailable | jv.ContextUnavailable:
     """The controlled evidence for this type, as printed, apart from the calculation."""
     ctx = a.context.evidence
     if ctx is None:
-        return {"available": False, "used_in_calculation": False, "message": a.context.message}
+        return jv.ContextUnavailable(
+            available=False, used_in_calculation=False, message=a.context.message
+        )
     src = ctx.source
-    return {
-        "available": True,
-        "used_in_calculation": False,
-        "version": ctx.evidence_version,
-        "citation": src.citation,
-        "doi": src.doi,
-        "url": DOI_URL + src.doi,
-        "design": src.design,
-        "articles": src.articles,
-        "participants": src.participants,
-        "comparison": src.comparison,
-        "document_read": src.document_read,
-        "outcomes": [
-            {
-                "outcome": o.outcome,
-                "time": o.time,
-                "measure": o.measure,
-                "as_printed": o.as_printed,
-                "p_as_printed": o.p_as_printed,
-                "unit": o.unit,
-            }
+    return jv.ContextAvailable(
+        available=True,
+        used_in_calculation=False,
+        version=ctx.evidence_version,
+        citation=src.citation,
+        doi=src.doi,
+        url=DOI_URL + src.doi,
+        design=src.design,
+        articles=src.articles,
+        participants=src.participants,
+        comparison=src.comparison,
+        document_read=src.document_read,
+        outcomes=tuple(
+            jv.Outcome(
+                outcome=o.outcome,
+                time=o.time,
+                measure=o.measure,
+                as_printed=o.as_printed,
+                p_as_printed=o.p_as_printed,
+                unit=o.unit,
+            )
             for o in ctx.outcomes
-        ],
-        "adverse_events_as_printed": ctx.adverse_events_as_printed,
-        "not_reported": list(ctx.not_reported),
-        "why_different": ctx.why_different,
+        ),
+        adverse_events_as_printed=ctx.adverse_events_as_printed,
+        not_reported=ctx.not_reported,
+        why_different=ctx.why_different,
+    )
+
+
+def meld_used_view(a: Assessment) -> jv.MeldUsed:
+    return jv.MeldUsed(
+        value=a.inputs.meld,
+        score="classic MELD",
+        source=a.inputs.meld_source,
+        how=MELD_SOURCES[a.inputs.meld_source],
+    )
+
+
+LABS_NOTE = "MELD-Na and MELD 3.0 are shown for context; the meta-analysis used classic MELD."
+
+
+def labs_view(a: Assessment) -> jv.Labs | None:
+    if a.labs is None:
+        return None
+    return jv.Labs(
+        meld=a.labs.meld,
+        meld_na=a.labs.meld_na,
+        meld_3_0=a.labs.meld_3_0,
+        note=LABS_NOTE,
+        working=working_view(a.labs),
+    )
+
+
+def meld_view(result: MeldResult) -> jv.MeldResponse:
+    """The response of POST /api/v1/meld: the scores and their working."""
+    return jv.MeldResponse(
+        meld=result.meld,
+        meld_na=result.meld_na,
+        meld_3_0=result.meld_3_0,
+        working=working_view(result),
+    )
+
+
+def _terms(terms: tuple[Term, ...]) -> tuple[jv.Term, ...]:
+    return tuple(jv.Term(label=t.label, value=t.value) for t in terms)
+
+
+def working_view(result: MeldResult) -> jv.MeldWorking:
+    """The working of the MELD scores, field for field (calc.core.meld.MeldWorking)."""
+    w, c, na, m3 = result.working, result.working.classic, None, None
+    if w.meld_na is not None:
+        na = jv.MeldNaWorking(
+            meld_i=w.meld_na.meld_i,
+            sodium_mmol_l=w.meld_na.sodium_mmol_l,
+            sodium_term_applied=w.meld_na.sodium_term_applied,
+            unrounded=w.meld_na.unrounded,
+            meld_na=w.meld_na.meld_na,
+            bounds_applied=w.meld_na.bounds_applied,
+            source=w.meld_na.source,
+        )
+    if w.meld_3_0 is not None:
+        m = w.meld_3_0
+        m3 = jv.Meld30Working(
+            female=m.female,
+            bilirubin_mg_dl=m.bilirubin_mg_dl,
+            inr=m.inr,
+            creatinine_mg_dl=m.creatinine_mg_dl,
+            sodium_mmol_l=m.sodium_mmol_l,
+            albumin_g_dl=m.albumin_g_dl,
+            terms=_terms(m.terms),
+            unrounded=m.unrounded,
+            meld_3_0=m.meld_3_0,
+            bounds_applied=m.bounds_applied,
+            source=m.source,
+        )
+    return jv.MeldWorking(
+        entered=tuple(
+            jv.EnteredLab(
+                field=e.field,
+                value=e.value,
+                unit=e.unit,
+                value_canonical=e.value_canonical,
+                unit_canonical=e.unit_canonical,
+            )
+            for e in w.entered
+        ),
+        dialysis=w.dialysis,
+        sex=w.sex,
+        classic=jv.ClassicMeldWorking(
+            bilirubin_mg_dl=c.bilirubin_mg_dl,
+            inr=c.inr,
+            creatinine_mg_dl=c.creatinine_mg_dl,
+            terms=_terms(c.terms),
+            formula_value=c.formula_value,
+            meld_i_unrounded=c.meld_i_unrounded,
+            meld_i=c.meld_i,
+            meld=c.meld,
+            bounds_applied=c.bounds_applied,
+            source=c.source,
+        ),
+        meld_na=na,
+        meld_3_0=m3,
+        not_calculated=w.not_calculated,
+        bounds_applied=w.bounds_applied,
+    )
+
+
+def followup_view(a: Assessment) -> jv.Followup | None:
+    if a.followup is None:
+        return None
+    return jv.Followup(
+        markers=tuple(
+            jv.FollowupMarker(
+                marker=FollowupKey(m.key),
+                status=m.status,
+                symbol=m.symbol,
+                target_day=m.target_day,
+                day=m.day,
+                date=m.date,
+                value=jv.FollowupValue(value=m.value, unit=m.unit),
+                canonical=m.canonical,
+                baseline=m.baseline_canonical,
+                change=m.change,
+                change_percent=m.change_percent,
+                fall_percent_of_baseline=-m.change_percent,
+                pooled_level_umol_l=m.pooled_level_umol_l,
+                above_pooled_by_umol_l=m.above_pooled_by_umol_l,
+                expected_reduction=m.expected_reduction,
+                off_marker_day=m.off_marker_day,
+                text=m.text,
+            )
+            for m in a.followup.markers
+        )
+    )
+
+
+def source_key(evidence_version: str) -> str:
+    """The name of a source: its version up to the first hyphen (cao2018-abstract-v2 -> cao2018)."""
+    return evidence_version.split("-", 1)[0]
+
+
+def evidence_view(evidence: Evidence) -> jv.EvidenceSources:
+    """Each source of evidence as loaded, apart, each with its own version.
+
+    ``{"cao2018": {...}, "ding2024": {...}}``: the pooled changes that drive the
+    calculation (``used_in_calculation`` true) and the controlled evidence shown
+    beside them as context (``used_in_calculation`` false), never merged. The
+    evidence's own types are kept below the top level.
+    """
+    out: jv.EvidenceSources = {
+        source_key(evidence.evidence_version): jv.PooledEvidence(
+            used_in_calculation=True,
+            schema_version=evidence.schema_version,
+            evidence_version=evidence.evidence_version,
+            source=evidence.source,
+            meld_reduction=evidence.meld_reduction,
+            aclf_vs_clf=evidence.aclf_vs_clf,
+            baseline_meld=evidence.baseline_meld,
+            alt=evidence.alt,
+            tbil=evidence.tbil,
+            not_reported=evidence.not_reported,
+        )
     }
+    ctx = evidence.context
+    if ctx is not None:
+        key = source_key(ctx.evidence_version)
+        if key in out:  # two sources of one name: the full version tells them apart
+            key = ctx.evidence_version
+        out[key] = jv.ContextEvidenceFile(
+            used_in_calculation=False,
+            schema_version=ctx.schema_version,
+            evidence_version=ctx.evidence_version,
+            source=ctx.source,
+            outcomes=ctx.outcomes,
+            adverse_events_as_printed=ctx.adverse_events_as_printed,
+            not_reported=ctx.not_reported,
+            why_different=ctx.why_different,
+        )
+    return out
+
+
+# Plain dicts of the same JSON, for callers that work with dicts (the command
+# line's --json, cohort files, tests): derived from the types, never built apart.
+
+
+def to_dict(a: Assessment) -> dict[str, Any]:
+    """The assessment as JSON-ready data: the API's response body as Python data."""
+    data: dict[str, Any] = jv.plain(assessment_view(a))
+    return data
+
+
+def context_dict(a: Assessment) -> dict[str, Any]:
+    data: dict[str, Any] = jv.plain(context_view(a))
+    return data
+
+
+def meld_used(a: Assessment) -> dict[str, Any]:
+    data: dict[str, Any] = jv.plain(meld_used_view(a))
+    return data
+
+
+def labs_dict(a: Assessment) -> dict[str, Any] | None:
+    data: dict[str, Any] | None = jv.plain(labs_view(a))
+    return data
+
+
+def followup_dict(a: Assessment) -> dict[str, Any] | None:
+    data: dict[str, Any] | None = jv.plain(followup_view(a))
+    return data
 
 
 def context_lines(
@@ -305,62 +500,6 @@ def context_lines(
             lines.append(f"{o.outcome} at {o.time}: {o.as_printed}, {o.p_as_printed}")
     lines.append(ctx.why_different)
     return lines
-
-
-MELD_SOURCES = {
-    "entered": "as entered",
-    "labs": "classic MELD (OPTN/UNOS) computed from the labs",
-}
-
-
-def meld_used(a: Assessment) -> dict[str, Any]:
-    return {
-        "value": a.inputs.meld,
-        "score": "classic MELD",
-        "source": a.inputs.meld_source,
-        "how": MELD_SOURCES[a.inputs.meld_source],
-    }
-
-
-def labs_dict(a: Assessment) -> dict[str, Any] | None:
-    if a.labs is None:
-        return None
-    return {
-        "meld": a.labs.meld,
-        "meld_na": a.labs.meld_na,
-        "meld_3_0": a.labs.meld_3_0,
-        "note": "MELD-Na and MELD 3.0 are shown for context; the meta-analysis used classic MELD.",
-        "working": working_as_dict(a.labs),
-    }
-
-
-def followup_dict(a: Assessment) -> dict[str, Any] | None:
-    if a.followup is None:
-        return None
-    return {
-        "markers": [
-            {
-                "marker": m.key,
-                "status": m.status,
-                "symbol": m.symbol,
-                "target_day": m.target_day,
-                "day": m.day,
-                "date": iso(m.date),
-                "value": {"value": m.value, "unit": m.unit},
-                "canonical": m.canonical,
-                "baseline": m.baseline_canonical,
-                "change": m.change,
-                "change_percent": m.change_percent,
-                "fall_percent_of_baseline": -m.change_percent,
-                "pooled_level_umol_l": m.pooled_level_umol_l,
-                "above_pooled_by_umol_l": m.above_pooled_by_umol_l,
-                "expected_reduction": m.expected_reduction,
-                "off_marker_day": m.off_marker_day,
-                "text": m.text,
-            }
-            for m in a.followup.markers
-        ]
-    }
 
 
 # --------------------------------------------------------------------------

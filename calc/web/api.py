@@ -1,18 +1,21 @@
-"""The JSON API (/api/v1): a thin adapter from JSON to the engine and back."""
+"""The JSON API (/api/v1): a thin adapter from JSON to the engine and back.
+
+Every body it answers is one of the response types of :mod:`calc.core.jsonview`,
+serialised by orjson as it stands, so the OpenAPI document generated from those
+types (calc.web.openapi) describes exactly what is sent.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
+from ..core import jsonview as jv
 from ..core.assessment import ASSESS_FIELDS, LAB_FIELDS, run, validate_labs_object, validate_request
-from ..core.evidence import Evidence
 from ..core.inputs import InputError
-from ..core.meld import working_as_dict
-from ..core.report import to_dict
+from ..core.report import assessment_view, evidence_view, meld_view
 from ..version import __version__
 from .openapi import openapi_document
 
@@ -46,8 +49,14 @@ def read_json_object() -> dict[str, Any]:
     return data
 
 
+def json_response(body: object, status: int = 200) -> Response:
+    """A response type (calc.core.jsonview), or the OpenAPI document, as JSON."""
+    return Response(jv.dumps(body), status=status, mimetype="application/json")
+
+
 def errors_response(errors: dict[str, list[str]], status: int) -> tuple[Response, int]:
-    return jsonify({"errors": errors}), status
+    body = jv.Errors(errors={field: tuple(messages) for field, messages in errors.items()})
+    return json_response(body, status), status
 
 
 def _json_or_error(fields: frozenset[str]) -> dict[str, Any] | tuple[Response, int]:
@@ -78,7 +87,7 @@ def assess_patient() -> tuple[Response, int] | Response:
     except InputError as exc:
         return errors_response(exc.errors, 422)
     result = run(req, current_app.extensions["calc_evidence"])
-    return jsonify(to_dict(result))
+    return json_response(assessment_view(result))
 
 
 @bp.post("/meld")
@@ -92,46 +101,20 @@ def meld_from_labs() -> tuple[Response, int] | Response:
     except InputError as exc:
         # Errors name the fields of this endpoint, without the "labs." prefix.
         return errors_response({k.removeprefix("labs."): v for k, v in exc.errors.items()}, 422)
-    return jsonify(
-        {
-            "meld": result.meld,
-            "meld_na": result.meld_na,
-            "meld_3_0": result.meld_3_0,
-            "working": working_as_dict(result),
-        }
-    )
+    return json_response(meld_view(result))
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(__version__))
-
-
-def source_key(evidence_version: str) -> str:
-    """The name of a source: its version up to the first hyphen (cao2018-abstract-v2 -> cao2018)."""
-    return evidence_version.split("-", 1)[0]
-
-
-def evidence_sources(evidence: Evidence) -> dict[str, dict[str, Any]]:
-    """Each source of evidence as loaded, apart, each with its own version.
-
-    ``{"cao2018": {...}, "ding2024": {...}}``: the pooled changes that drive the
-    calculation (``used_in_calculation`` true) and the controlled evidence shown
-    beside them as context (``used_in_calculation`` false), never merged.
-    """
-    pooled = asdict(replace(evidence, context=None))
-    del pooled["context"]
-    out = {source_key(evidence.evidence_version): {"used_in_calculation": True, **pooled}}
-    ctx = evidence.context
-    if ctx is not None:
-        key = source_key(ctx.evidence_version)
-        if key in out:  # two sources of one name: the full version tells them apart
-            key = ctx.evidence_version
-        out[key] = {"used_in_calculation": False, **asdict(ctx)}
-    return out
+    """The document, with the evidence and the body limit this app serves."""
+    evidence, limit = (
+        current_app.extensions["calc_evidence"],
+        current_app.config["MAX_CONTENT_LENGTH"],
+    )
+    return json_response(openapi_document(__version__, evidence, limit))
 
 
 @bp.get("/evidence")
 def evidence() -> Response:
     """Both evidence files as loaded, so the basis of every number can be reviewed."""
-    return jsonify(evidence_sources(current_app.extensions["calc_evidence"]))
+    return json_response(evidence_view(current_app.extensions["calc_evidence"]))

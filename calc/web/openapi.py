@@ -1,31 +1,25 @@
-"""The OpenAPI 3.0 document of the JSON API; its request from the field table (calc.core.fields)."""
+"""The OpenAPI 3.0 document of the JSON API, generated.
+
+The requests come from the field table (calc.core.fields: types, units, bounds,
+help); the responses from the response types (calc.core.jsonview: a schema per
+dataclass from its type hints, every field required, nothing else allowed,
+descriptions from the field docs, enums and bounds from the tables that define
+them); the citations from the evidence files. Written by hand here: the
+operations, their summaries and the meaning of each error status.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from enum import StrEnum
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from ..core import jsonview as jv
+from ..core.evidence import Evidence, load_evidence
 from ..core.fields import BY_API, FIELDS, Field, Kind
-from ..core.meld import CLASSIC_MELD
-
-
-def _errors_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["errors"],
-        "properties": {
-            "errors": {
-                "type": "object",
-                "additionalProperties": {"type": "array", "items": {"type": "string"}},
-            }
-        },
-    }
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}},
-    }
 
 
 def _range_by_unit(field: Field, unit_field: Field) -> dict[str, Any]:
@@ -104,21 +98,7 @@ def lab_schemas() -> dict[str, Any]:
             "dialysis",
         ],
     }
-    score = {"type": "integer", **MELD_SCORE}
-    return {
-        "Labs": labs,
-        "MeldRequest": meld_request,
-        "MeldResponse": {
-            "type": "object",
-            "required": ["meld", "meld_na", "meld_3_0", "working"],
-            "properties": {
-                "meld": score,
-                "meld_na": {**score, "nullable": True},
-                "meld_3_0": {**score, "nullable": True},
-                "working": {"type": "object"},
-            },
-        },
-    }
+    return {"Labs": labs, "MeldRequest": meld_request}
 
 
 def followup_schema() -> dict[str, Any]:
@@ -143,235 +123,197 @@ def followup_schema() -> dict[str, Any]:
     }
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "nullable": True}
+# --------------------------------------------------------------------------
+# Responses: from the response types (calc.core.jsonview)
 
 
-STRING: dict[str, Any] = {"type": "string"}
-# Every MELD score is a whole number from 6 to 40 (calc.core.meld.CLASSIC_MELD).
-MELD_SCORE: dict[str, Any] = {
-    "minimum": CLASSIC_MELD.score_min,
-    "maximum": CLASSIC_MELD.score_max,
+def _enum_schema(values: list[Any]) -> dict[str, Any]:
+    kinds = {type(v) for v in values}
+    if kinds == {bool}:
+        return {"type": "boolean", "enum": values}
+    if kinds == {int}:
+        return {"type": "integer", "enum": values}
+    return {"type": "string", "enum": values}
+
+
+def _enum_values(tp: Any) -> list[Any] | None:
+    """The values of a Literal, a StrEnum, or a union of them; None for any other type."""
+    if get_origin(tp) is Literal:
+        return list(get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, StrEnum):
+        return [member.value for member in tp]
+    if get_origin(tp) in (Union, UnionType):
+        parts = [_enum_values(arg) for arg in get_args(tp)]
+        if all(part is not None for part in parts):
+            return [value for part in parts for value in part or ()]
+    return None
+
+
+def type_schema(tp: Any) -> dict[str, Any]:
+    """The OpenAPI 3.0 schema of a Python type, nested dataclasses inline.
+
+    Inline rather than ``$ref``: in OpenAPI 3.0 ``nullable`` only widens a
+    ``type`` written beside it, so a nullable reference cannot be written; an
+    inline object with ``nullable`` can.
+    """
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp is float:
+        return {"type": "number"}
+    if tp is str:
+        return {"type": "string"}
+    if tp is datetime.date:
+        return {"type": "string", "format": "date"}
+    values = _enum_values(tp)
+    if values is not None:
+        return _enum_schema(values)
+    if get_origin(tp) is Annotated:
+        base, *extras = get_args(tp)
+        schema = type_schema(base)
+        for spec in extras:
+            if isinstance(spec, jv.Spec):
+                schema = _with_spec(schema, spec)
+        return schema
+    if is_dataclass(tp) and isinstance(tp, type):
+        return dataclass_schema(tp)
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, UnionType):
+        options = [arg for arg in args if arg is not NoneType]
+        union: dict[str, Any] = (
+            type_schema(options[0])
+            if len(options) == 1
+            else {"oneOf": [type_schema(option) for option in options]}
+        )
+        if NoneType in args:
+            if "type" not in union:  # OpenAPI 3.0.3: nullable widens only a written type
+                raise TypeError(f"no nullable OpenAPI 3.0 schema for {tp!r}")
+            union = {**union, "nullable": True}
+            if "enum" in union:
+                union["enum"] = [*union["enum"], None]
+        return union
+    if origin in (tuple, list) and (origin is list or args[1:] == (Ellipsis,)):
+        return {"type": "array", "items": type_schema(args[0])}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
+    raise TypeError(f"no JSON schema for {tp!r}")
+
+
+def _with_spec(schema: dict[str, Any], spec: jv.Spec) -> dict[str, Any]:
+    """A type's allowed strings or bounds (``Annotated[..., Spec(...)]``) on its schema."""
+    out = dict(schema)
+    if spec.choices:
+        out["enum"] = list(spec.choices)
+    out |= {k: v for k, v in (("minimum", spec.low), ("maximum", spec.high)) if v is not None}
+    return out
+
+
+def dataclass_schema(cls: type) -> dict[str, Any]:
+    """An object: every field required, nothing else allowed, each described by its docs."""
+    hints = get_type_hints(cls, include_extras=True)
+    docs = jv.field_docs(cls)
+    properties: dict[str, Any] = {}
+    for f in fields(cls):
+        schema = type_schema(hints[f.name])
+        if f.name in docs:
+            schema["description"] = docs[f.name]
+        properties[f.name] = schema
+    return {
+        "type": "object",
+        "description": jv.summary(cls),
+        "required": list(properties),
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+def response_schemas() -> dict[str, Any]:
+    """The component schemas of the responses, each generated from its type."""
+    sources = type_schema(jv.EvidenceSources)
+    sources["description"] = (
+        "Each source of evidence as loaded, keyed by its name (its evidence version up to "
+        "the first hyphen), each with its own `evidence_version`: the pooled before/after "
+        "changes that drive the calculation (`used_in_calculation` true) and the controlled "
+        "evidence shown as context (`used_in_calculation` false; absent when none is loaded)."
+    )
+    return {
+        "Assessment": dataclass_schema(jv.AssessmentJson),
+        "MeldResponse": dataclass_schema(jv.MeldResponse),
+        "EvidenceSources": sources,
+        "Health": dataclass_schema(jv.Health),
+        "Errors": dataclass_schema(jv.Errors),
+    }
+
+
+def _json(description: str, schema: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(schema, str):
+        schema = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+# A POST made by another site's page (Fetch Metadata or Origin) is refused (calc.web.app).
+POST_ERRORS = {
+    "400": "The body is not a JSON object (malformed, or a key given twice).",
+    "403": "The request comes from another site's page.",
+    "415": "The content type is not application/json.",
 }
 
 
-def _warning_schema() -> dict[str, Any]:
+def _responses(ok: dict[str, Any], errors: Mapping[str, str], body_limit: str) -> dict[str, Any]:
+    """The operation's own answers, and the body limit, which every route and method
+    answers (calc.web.app). No 500: no request may produce one, so a 500 is drift."""
+    every = {**errors, "413": f"The body is larger than {body_limit}."}
+    return {"200": ok, **{code: _json(every[code], "Errors") for code in sorted(every)}}
+
+
+def _post(
+    summary: str, operation: str, request: str, ok: dict[str, Any], invalid: str, limit: str
+) -> Any:
     return {
-        "type": "object",
-        "required": ["code", "title", "message", "demotes_headline"],
-        "properties": {
-            "code": {**STRING, "description": "Stable, for programs."},
-            "title": {**STRING, "description": "The warning's short name."},
-            "message": {**STRING, "description": "The warning in words."},
-            "demotes_headline": {
-                "type": "boolean",
-                "description": (
-                    "The expected MELD after MSCT may not apply to this patient: show the "
-                    "warning before the number."
-                ),
-            },
-        },
-    }
-
-
-def _context_schema() -> dict[str, Any]:
-    outcome = {
-        "type": "object",
-        "required": ["outcome", "time", "measure", "as_printed", "p_as_printed", "unit"],
-        "properties": {
-            "outcome": STRING,
-            "time": STRING,
-            "measure": {"type": "string", "enum": ["OR", "MD"]},
-            "as_printed": STRING,
-            "p_as_printed": STRING,
-            "unit": _nullable(STRING),
-        },
-    }
-    return {
-        "type": "object",
-        "description": (
-            "Controlled evidence (MSC versus control) for the patient's type, as printed, "
-            "shown beside the pooled before/after change. Never used in the calculation. "
-            "When none covers the type: `available` false and a `message`."
-        ),
-        "required": ["available", "used_in_calculation"],
-        "properties": {
-            "available": {"type": "boolean"},
-            "used_in_calculation": {"type": "boolean", "enum": [False]},
-            "message": STRING,
-            "version": STRING,
-            "citation": STRING,
-            "doi": STRING,
-            "url": STRING,
-            "design": STRING,
-            "articles": {"type": "integer"},
-            "participants": {"type": "integer"},
-            "comparison": STRING,
-            "document_read": STRING,
-            "outcomes": {"type": "array", "items": outcome},
-            "adverse_events_as_printed": STRING,
-            "not_reported": {"type": "array", "items": STRING},
-            "why_different": STRING,
-        },
-    }
-
-
-def assessment_schema() -> dict[str, Any]:
-    """The response of POST /api/v1/assess (calc.core.report.to_dict)."""
-    meld_after = {"type": "number", "nullable": True, **MELD_SCORE}
-    range_item = {
-        "type": "object",
-        "required": ["kind", "low", "high", "meld_after_low", "meld_after_high"],
-        "properties": {
-            "kind": {"type": "string", "enum": ["confidence", "prediction"]},
-            "low": {"type": "number"},
-            "high": {"type": "number"},
-            "meld_after_low": {"type": "number", **MELD_SCORE},
-            "meld_after_high": {"type": "number", **MELD_SCORE},
-        },
-    }
-    finding = {**STRING, "description": "What the source reports for the pooled patients."}
-    return {
-        "type": "object",
-        "required": [
-            "input",
-            "meld_reduction",
-            "context_evidence",
-            "baseline_stratum",
-            "stratum",
-            "markers",
-            "warnings",
-            "scope_note",
-            "evidence",
-            "version",
-            "basis",
-            "summary_text",
-        ],
-        "properties": {
-            "input": {"type": "object"},
-            "meld_reduction": {
-                "type": "object",
-                "required": [
-                    "available",
-                    "mean",
-                    "reported_spread",
-                    "spread_kind",
-                    "expected_meld_after",
-                    "expected_meld_after_display",
-                    "ranges",
-                ],
-                "properties": {
-                    "available": {"type": "boolean"},
-                    "what_it_is": _nullable(STRING),
-                    "mean": {"type": "number", "nullable": True},
-                    "reported_spread": {"type": "number", "nullable": True},
-                    "spread_kind": {
-                        "type": "string",
-                        "enum": ["unreported", "SD", "SE", "95% CI", "none"],
-                    },
-                    "spread_kind_text": STRING,
-                    "as_printed": _nullable(STRING),
-                    "expected_meld_after": {
-                        **meld_after,
-                        "description": "Baseline MELD − pooled decrease, exact, bounded "
-                        f"{CLASSIC_MELD.score_min}–{CLASSIC_MELD.score_max}.",
-                    },
-                    "expected_meld_after_display": {
-                        "type": "integer",
-                        "nullable": True,
-                        **MELD_SCORE,
-                        "description": (
-                            'The same as a whole MELD (half up): the number to show, with "about".'
-                        ),
-                    },
-                    "expected_meld_after_unbounded": {"type": "number", "nullable": True},
-                    "bounded_at_floor": {"type": "boolean"},
-                    "ranges": {
-                        "type": "array",
-                        "items": range_item,
-                        "description": (
-                            "Intervals the evidence supports: empty while the kind of its ± "
-                            "is not reported."
-                        ),
-                    },
-                    "unavailable_reason": _nullable(STRING),
+        "post": {
+            "summary": summary,
+            "operationId": operation,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{request}"}}
                 },
             },
-            "context_evidence": _context_schema(),
-            "baseline_stratum": {
-                "type": "string",
-                "nullable": True,
-                "enum": [">=20", "<20", None],
-                "description": "Null for a type without an estimate (ALF, SALF).",
-            },
-            "stratum": {"type": "object", "nullable": True},
-            "markers": {
-                "type": "object",
-                "required": ["population_note", "alt", "tbil"],
-                "properties": {
-                    "population_note": _nullable(STRING),
-                    "alt": {
-                        "type": "object",
-                        "required": ["check_day", "finding"],
-                        "properties": {"check_day": {"type": "integer"}, "finding": finding},
-                    },
-                    "tbil": {
-                        "type": "object",
-                        "required": ["check_days", "finding", "pooled_level_umol_l"],
-                        "properties": {
-                            "check_days": {"type": "array", "items": {"type": "integer"}},
-                            "finding": finding,
-                            "pooled_level_umol_l": {"type": "number"},
-                        },
-                    },
-                },
-            },
-            "warnings": {"type": "array", "items": _warning_schema()},
-            "scope_note": _nullable(STRING),
-            "evidence": {"type": "object"},
-            "version": {
-                "type": "object",
-                "required": ["app", "evidence", "context_evidence"],
-                "properties": {
-                    "app": STRING,
-                    "evidence": STRING,
-                    "context_evidence": _nullable(STRING),
-                },
-            },
-            "basis": {"type": "object"},
-            "summary_text": STRING,
-        },
+            "responses": _responses(ok, {**POST_ERRORS, "422": invalid}, limit),
+        }
     }
 
 
-def evidence_sources_schema() -> dict[str, Any]:
-    """The response of GET /api/v1/evidence (calc.web.api.evidence_sources)."""
-    source = {
-        "type": "object",
-        "required": ["used_in_calculation", "schema_version", "evidence_version", "source"],
-        "properties": {
-            "used_in_calculation": {"type": "boolean"},
-            "schema_version": {"type": "integer"},
-            "evidence_version": STRING,
-            "source": {"type": "object"},
-        },
-    }
-    return {
-        "type": "object",
-        "description": (
-            "Each source of evidence as loaded, keyed by its name (its version up to the "
-            "first hyphen), each with its own `evidence_version`: `cao2018`, the pooled "
-            "before/after changes that drive the calculation (`used_in_calculation` true), "
-            "and `ding2024`, the controlled evidence shown as context (`used_in_calculation` "
-            "false; absent when none is loaded)."
-        ),
-        "required": ["cao2018"],
-        "properties": {"cao2018": source, "ding2024": source},
-        "additionalProperties": source,
-    }
+def _get(summary: str, operation: str, ok: dict[str, Any], limit: str) -> Any:
+    responses = _responses(ok, {}, limit)
+    return {"get": {"summary": summary, "operationId": operation, "responses": responses}}
 
 
-def openapi_document(version: str) -> dict[str, Any]:
+def _cite(short_citation: str, doi: str, document_read: str) -> str:
+    return f"{short_citation}, doi:{doi} ({document_read})"
+
+
+def openapi_document(
+    version: str, evidence: Evidence | None = None, body_limit: int | None = None
+) -> dict[str, Any]:
+    """The document: requests from the field table, responses from the response types.
+
+    ``evidence``: the evidence the app serves (its citations head the document),
+    the packaged evidence when not given; ``body_limit``: the app's limit on a
+    request body, in bytes.
+    """
+    evidence = load_evidence() if evidence is None else evidence
+    limit = "the limit" if body_limit is None else f"{body_limit / 1024:g} KiB"
+    src = evidence.source
+    basis = f"Evidence: {_cite(src.short_citation, src.doi, src.document_read)}"
+    basis += ", for the calculation"
+    if evidence.context is not None:
+        ctx = evidence.context.source
+        basis += (
+            f"; {_cite(ctx.short_citation, ctx.doi, ctx.document_read)}, shown as context "
+            "and never used in the calculation"
+        )
     baseline = _properties("")
     baseline["transplant_date"] = {
         "type": "string",
@@ -412,121 +354,54 @@ def openapi_document(version: str) -> dict[str, Any]:
             "title": "calc: expected course after MSCT in liver failure",
             "version": version,
             "description": (
-                "Decision support for clinicians. Evidence: Cao et al. 2018, "
-                "doi:10.1155/2018/9231710 (abstract), for the calculation; Ding et al. 2024, "
-                "doi:10.12449/JCH240822 (abstract), shown as context and never used in the "
-                "calculation. MSCT is investigational."
+                f"Decision support for clinicians. {basis}. MSCT is investigational. "
+                "Every route answers a method it does not route with 405, an `Allow` header "
+                "and an `Errors` body."
             ),
         },
         "paths": {
-            "/api/v1/assess": {
-                "post": {
-                    "summary": "Expected MELD reduction and early-response markers for one patient",
-                    "operationId": "assess",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/AssessRequest"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "The assessment",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Assessment"}
-                                }
-                            },
-                        },
-                        "400": _error("The body is not a JSON object."),
-                        "413": _error("The body is larger than 16 KiB."),
-                        "415": _error("The content type is not application/json."),
-                        "422": _error("One or more fields are missing or invalid."),
-                    },
-                }
-            },
-            "/api/v1/meld": {
-                "post": {
-                    "summary": "Classic MELD, MELD-Na and MELD 3.0 from labs, with the working",
-                    "operationId": "meld",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/MeldRequest"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "The scores (null when their inputs are missing)",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/MeldResponse"}
-                                }
-                            },
-                        },
-                        "400": _error("The body is not a JSON object."),
-                        "413": _error("The body is larger than 16 KiB."),
-                        "415": _error("The content type is not application/json."),
-                        "422": _error("One or more labs are missing or invalid."),
-                    },
-                }
-            },
-            "/api/v1/evidence": {
-                "get": {
-                    "summary": "Both evidence files as loaded, each with its own version",
-                    "operationId": "evidence",
-                    "responses": {
-                        "200": {
-                            "description": (
-                                "The sources by name: the one used in the calculation and the "
-                                "one shown as context"
-                            ),
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/EvidenceSources"}
-                                }
-                            },
-                        }
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "Liveness for load balancers",
-                    "operationId": "healthz",
-                    "responses": {
-                        "200": {
-                            "description": "The app is up",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["status", "version", "evidence_version"],
-                                        "properties": {
-                                            "status": {"type": "string", "enum": ["ok"]},
-                                            "version": {"type": "string"},
-                                            "evidence_version": {"type": "string"},
-                                        },
-                                    }
-                                }
-                            },
-                        }
-                    },
-                }
-            },
+            "/api/v1/assess": _post(
+                "Expected MELD reduction and early-response markers for one patient",
+                "assess",
+                "AssessRequest",
+                _json("The assessment", "Assessment"),
+                "One or more fields are missing or invalid.",
+                limit,
+            ),
+            "/api/v1/meld": _post(
+                "Classic MELD, MELD-Na and MELD 3.0 from labs, with the working",
+                "meld",
+                "MeldRequest",
+                _json("The scores (null when their inputs are missing)", "MeldResponse"),
+                "One or more labs are missing or invalid.",
+                limit,
+            ),
+            "/api/v1/evidence": _get(
+                "Both evidence files as loaded, each with its own version",
+                "evidence",
+                _json(
+                    "The sources by name: the one used in the calculation and the one shown "
+                    "as context",
+                    "EvidenceSources",
+                ),
+                limit,
+            ),
+            "/api/v1/openapi.json": _get(
+                "This document",
+                "openapi",
+                _json("The OpenAPI 3.0 document of the API", {"type": "object"}),
+                limit,
+            ),
+            "/healthz": _get(
+                "Liveness for load balancers", "healthz", _json("Up", "Health"), limit
+            ),
         },
         "components": {
             "schemas": {
                 "AssessRequest": request_schema,
                 **lab_schemas(),
                 "Followup": followup_schema(),
-                "Errors": _errors_schema(),
-                "Assessment": assessment_schema(),
-                "EvidenceSources": evidence_sources_schema(),
+                **response_schemas(),
             }
         },
     }

@@ -400,7 +400,8 @@ def test_openapi_describes_the_assessment_response(client: FlaskClient) -> None:
     for removed in ("chance_of_improvement", "implied_decline_umol_l", "implied_decline_percent"):
         assert removed not in json.dumps(doc)
     assert "context_evidence" in props and "context_evidence" in schema["required"]
-    assert props["context_evidence"]["properties"]["used_in_calculation"]["enum"] == [False]
+    for option in props["context_evidence"]["oneOf"]:  # available, or not
+        assert option["properties"]["used_in_calculation"]["enum"] == [False]
     warning = props["warnings"]["items"]
     assert set(warning["required"]) == {"code", "title", "message", "demotes_headline"}
     assert warning["properties"]["demotes_headline"]["type"] == "boolean"
@@ -410,8 +411,9 @@ def test_openapi_describes_the_assessment_response(client: FlaskClient) -> None:
     evidence = doc["paths"]["/api/v1/evidence"]["get"]["responses"]["200"]
     ref = evidence["content"]["application/json"]["schema"]["$ref"]
     assert ref == "#/components/schemas/EvidenceSources"
-    sources = doc["components"]["schemas"]["EvidenceSources"]
-    assert set(sources["properties"]) == {"cao2018", "ding2024"}
+    sources = doc["components"]["schemas"]["EvidenceSources"]["additionalProperties"]["oneOf"]
+    used = [source["properties"]["used_in_calculation"]["enum"] for source in sources]
+    assert used == [[True], [False]]  # the pooled evidence, and the context apart
 
 
 def test_evidence_endpoint_shows_the_numbers_as_printed(client: FlaskClient) -> None:
