@@ -167,7 +167,7 @@ def meld(**params: Any) -> None:
     """
     from ..core.assessment import validate_labs_object
     from ..core.inputs import InputError
-    from ..core.meld import working_as_dict
+    from ..core.meld import compute_meld, working_as_dict
     from ..core.report import meld_text
 
     raw = {
@@ -176,7 +176,7 @@ def meld(**params: Any) -> None:
         if (value := params[name]) is not None
     }
     try:
-        result = validate_labs_object(raw, allow_text=True)
+        result = compute_meld(validate_labs_object(raw, allow_text=True))
     except InputError as exc:
         _fail(
             " ".join(

@@ -18,7 +18,7 @@ from .evidence import Evidence
 from .fields import FIELDS, Adapter, Field, Kind, fields_of
 from .followup import FollowupInputs, assess_followup, validate_followup
 from .inputs import InputError, PatientInputs, parse_date, validate_inputs
-from .meld import CLASSIC_MELD, MeldResult, compute_meld, validate_labs
+from .meld import CLASSIC_MELD, LabInputs, compute_meld, validate_labs
 from .results import Assessment
 
 # The request's fields, from the field table: the top-level names (labs and followup
@@ -38,9 +38,16 @@ LAB_VALUE_FIELDS = tuple(
 
 @dataclass(frozen=True)
 class AssessmentRequest:
+    """A validated request: nothing computed yet (:func:`run` computes).
+
+    When ``meld_from_labs``, no MELD was typed and ``inputs.meld`` holds a
+    placeholder until :func:`run` puts the classic MELD of the labs in its place.
+    """
+
     inputs: PatientInputs
-    labs: MeldResult | None
+    labs: LabInputs | None
     followup: FollowupInputs
+    meld_from_labs: bool = False
 
 
 def _is_blank(value: object) -> bool:
@@ -93,8 +100,8 @@ def assemble(adapter: Adapter, value_of: Callable[[Field], object]) -> dict[str,
     return raw
 
 
-def validate_labs_object(raw: object, *, allow_text: bool) -> MeldResult:
-    """A ``labs`` object -> the MELD scores with their working; errors keyed ``labs.*``."""
+def validate_labs_object(raw: object, *, allow_text: bool) -> LabInputs:
+    """A ``labs`` object -> the validated labs (canonical units); errors keyed ``labs.*``."""
     if not isinstance(raw, Mapping):
         raise InputError({"labs": ["Labs must be an object of laboratory values."]})
     unknown = sorted(set(raw) - LAB_FIELDS)
@@ -104,7 +111,7 @@ def validate_labs_object(raw: object, *, allow_text: bool) -> MeldResult:
             {f"labs.{k}": [f"Unknown lab {k!r}; allowed: {allowed}."] for k in unknown}
         )
     try:
-        return compute_meld(validate_labs(raw, allow_text=allow_text))
+        return validate_labs(raw, allow_text=allow_text)
     except InputError as exc:
         raise InputError({f"labs.{k}": v for k, v in exc.errors.items()}) from None
 
@@ -113,7 +120,7 @@ def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> Assessme
     """Validate everything at once; MELD may come typed, from labs, or both."""
     errors: dict[str, list[str]] = {}
     raw_labs = raw.get("labs")
-    labs: MeldResult | None = None
+    labs: LabInputs | None = None
     bilirubin_is_tbil = False
     if raw_labs is not None:
         if isinstance(raw_labs, Mapping) and "bilirubin" not in raw_labs:
@@ -138,9 +145,9 @@ def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> Assessme
     base = dict(raw)
     meld_from_labs = _is_blank(raw.get("meld")) and raw_labs is not None
     if meld_from_labs:
-        # Classic MELD from the labs stands in for the typed one; if the labs are
-        # invalid their errors say why, and no MELD error is added on top.
-        base["meld"] = labs.meld if labs is not None else MELD_PLACEHOLDER
+        # Classic MELD from the labs stands in for the typed one (run computes it);
+        # if the labs are invalid their errors say why, and no MELD error is added.
+        base["meld"] = MELD_PLACEHOLDER
     try:
         inputs = validate_inputs(base, allow_text=allow_text)
     except InputError as exc:
@@ -165,13 +172,13 @@ def validate_request(raw: Mapping[str, object], *, allow_text: bool) -> Assessme
         errors.update(exc.errors)
     if errors or inputs is None:
         raise InputError(errors)
-    if meld_from_labs:
-        inputs = replace(inputs, meld_source="labs")
-    return AssessmentRequest(inputs=inputs, labs=labs, followup=followup)
+    return AssessmentRequest(
+        inputs=inputs, labs=labs, followup=followup, meld_from_labs=meld_from_labs
+    )
 
 
-# A valid MELD used only to keep validating the other fields when the labs
-# themselves were refused; it never reaches an assessment (errors are raised).
+# A valid MELD that stands in while the request is validated when the MELD comes from
+# the labs; run() replaces it with the labs' classic MELD before anything is assessed.
 MELD_PLACEHOLDER = CLASSIC_MELD.score_min
 
 
@@ -184,9 +191,12 @@ def _mapping_or_none(value: object) -> Mapping[str, object] | None:
 
 
 def run(request: AssessmentRequest, evidence: Evidence) -> Assessment:
+    """Compute: the MELD of the labs (if any), the follow-up, then the assessment."""
+    labs = compute_meld(request.labs) if request.labs is not None else None
+    inputs = request.inputs
+    if request.meld_from_labs and labs is not None:
+        inputs = replace(inputs, meld=labs.meld, meld_source="labs")
     followup = (
-        None
-        if request.followup.is_empty()
-        else assess_followup(request.inputs, evidence, request.followup)
+        None if request.followup.is_empty() else assess_followup(inputs, evidence, request.followup)
     )
-    return assess(request.inputs, evidence, labs=request.labs, followup=followup)
+    return assess(inputs, evidence, labs=labs, followup=followup)

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, request
 from ..core import jsonview as jv
 from ..core.assessment import ASSESS_FIELDS, LAB_FIELDS, run, validate_labs_object, validate_request
 from ..core.inputs import InputError
+from ..core.meld import compute_meld
 from ..core.report import assessment_view, evidence_view, meld_view
 from ..version import __version__
 from .openapi import openapi_document
@@ -97,11 +98,11 @@ def meld_from_labs() -> tuple[Response, int] | Response:
     if isinstance(data, tuple):
         return data
     try:
-        result = validate_labs_object(data, allow_text=False)
+        labs = validate_labs_object(data, allow_text=False)
     except InputError as exc:
         # Errors name the fields of this endpoint, without the "labs." prefix.
         return errors_response({k.removeprefix("labs."): v for k, v in exc.errors.items()}, 422)
-    return json_response(meld_view(result))
+    return json_response(meld_view(compute_meld(labs)))
 
 
 @bp.get("/openapi.json")

@@ -27,10 +27,11 @@ from calc.core.assessment import (
     validate_request,
 )
 from calc.core.engine import assess
-from calc.core.evidence import Evidence, FailureType
+from calc.core.evidence import Evidence, FailureType, load_evidence
 from calc.core.followup import FollowupInputs
 from calc.core.inputs import InputError
-from calc.core.meld import EnteredLab
+from calc.core.meld import EnteredLab, LabInputs, compute_meld
+from calc.core.results import Assessment
 from calc.core.rules import MELD_LABS_TOLERANCE
 
 TOL = 1e-9
@@ -110,19 +111,33 @@ LABS_ONLY: list[Any] = [
 ]
 
 
+def done(req: AssessmentRequest) -> Assessment:
+    """The request computed: validation leaves the MELD of the labs to run()."""
+    return run(req, load_evidence())
+
+
+def test_validation_computes_nothing() -> None:
+    """A request validated holds the labs as entered, not their MELD (run computes it)."""
+    req = request(labs=LABS_MELD_20, meld=None)
+    assert isinstance(req.labs, LabInputs)
+    assert req.meld_from_labs
+    assert req.inputs.meld_source == "entered"  # until run() puts the labs' MELD in
+    assert (done(req).inputs.meld, done(req).inputs.meld_source) == (20, "labs")
+
+
 @pytest.mark.parametrize(("fields", "meld"), LABS_ONLY)
 def test_labs_only_gives_classic_meld_from_labs(fields: dict[str, Any], meld: int) -> None:
     req = request(**fields)
     assert req.labs is not None
-    assert req.labs.meld == meld
-    assert req.inputs.meld == meld
-    assert req.inputs.meld_source == "labs"
+    assert done(req).labs.meld == meld
+    assert done(req).inputs.meld == meld
+    assert done(req).inputs.meld_source == "labs"
 
 
 def test_blank_meld_text_uses_the_labs() -> None:
     raw = {**PATIENT, "meld": " ", "labs": {**LABS_MELD_20, "dialysis": "no"}}
     req = validate_request(raw, allow_text=True)
-    assert (req.inputs.meld, req.inputs.meld_source) == (20, "labs")
+    assert (done(req).inputs.meld, done(req).inputs.meld_source) == (20, "labs")
 
 
 AFTER_CASES: list[Any] = [
@@ -152,7 +167,7 @@ def test_meld_from_labs_drives_the_assessment(
     req = request(failure_type=ft, labs=labs)
     a = run(req, evidence)
     assert a.inputs.meld_source == "labs"
-    assert a.labs is req.labs
+    assert req.labs is not None and a.labs == compute_meld(req.labs)
     assert a.meld_reduction.expected_meld_after == after
     assert a.meld_reduction.expected_meld_after_unbounded == unbounded
     assert [w.code for w in a.warnings] == warnings
@@ -194,7 +209,7 @@ def test_meld_20_floor_warning_text(evidence: Evidence) -> None:
 def test_labs_bilirubin_defaults_to_the_tbil(fields: dict[str, Any], entered: EnteredLab) -> None:
     req = request(labs=LABS_NO_BILI, **fields)
     assert req.labs is not None
-    got = req.labs.working.entered[0]
+    got = done(req).labs.working.entered[0]
     assert (got.field, got.value, got.unit, got.unit_canonical) == (
         entered.field,
         entered.value,
@@ -202,27 +217,27 @@ def test_labs_bilirubin_defaults_to_the_tbil(fields: dict[str, Any], entered: En
         entered.unit_canonical,
     )
     assert got.value_canonical == pytest.approx(entered.value_canonical, rel=TOL)
-    assert req.inputs.tbil_entered == entered.value
+    assert done(req).inputs.tbil_entered == entered.value
 
 
 def test_labs_bilirubin_given_is_used_over_the_tbil() -> None:
     # TBIL 320 μmol/L (18.7 mg/dL) would give a higher MELD; the labs' 4.2 mg/dL is used.
     req = request(labs=LABS_MELD_20)
     assert req.labs is not None
-    assert req.labs.working.entered[0] == EnteredLab("bilirubin", 4.2, "mg/dL", 4.2, "mg/dL")
-    assert req.inputs.meld == 20
-    assert req.inputs.tbil_umol_l == 320.0
+    assert done(req).labs.working.entered[0] == EnteredLab("bilirubin", 4.2, "mg/dL", 4.2, "mg/dL")
+    assert done(req).inputs.meld == 20
+    assert done(req).inputs.tbil_umol_l == 320.0
 
 
 def test_labs_bilirubin_unit_without_bilirubin_keeps_the_tbil_unit() -> None:
     # TBIL 40 μmol/L = 40 / 17.1 = 2.339 mg/dL; with INR 1.2, creatinine 1.9 → MELD 18
     # (same request without bilirubin_unit: see the assertion below the bug).
     labs = {**LABS_NO_BILI, "bilirubin_unit": "mg/dL"}
-    assert request(tbil=40, labs=LABS_NO_BILI).inputs.meld == 18
+    assert done(request(tbil=40, labs=LABS_NO_BILI)).inputs.meld == 18
     req = request(tbil=40, labs=labs)
     assert req.labs is not None
-    assert req.labs.working.entered[0].unit == "umol/L"
-    assert req.inputs.meld == 18
+    assert done(req).labs.working.entered[0].unit == "umol/L"
+    assert done(req).inputs.meld == 18
 
 
 # --------------------------------------------------------------------------
@@ -242,9 +257,9 @@ BOTH_CASES: list[Any] = [
 @pytest.mark.parametrize(("typed", "warned"), BOTH_CASES)
 def test_typed_meld_and_labs(evidence: Evidence, typed: int, warned: bool) -> None:
     req = request(meld=typed, labs=LABS_MELD_20)
-    assert req.inputs.meld == typed
-    assert req.inputs.meld_source == "entered"
-    assert req.labs is not None and req.labs.meld == 20
+    assert done(req).inputs.meld == typed
+    assert done(req).inputs.meld_source == "entered"
+    assert req.labs is not None and done(req).labs.meld == 20
     a = run(req, evidence)
     disagree = [w for w in a.warnings if w.code == "meld_labs_disagree"]
     assert len(disagree) == int(warned)
@@ -477,7 +492,8 @@ def test_validate_labs_object_prefixes_lab_errors() -> None:
         "labs.creatinine_unit",
         "labs.dialysis",
     }
-    assert validate_labs_object(LABS_MELD_20, allow_text=False).meld == 20  # worked example
+    labs = validate_labs_object(LABS_MELD_20, allow_text=False)
+    assert compute_meld(labs).meld == 20  # worked example
 
 
 def test_failure_type_is_the_enum() -> None:
