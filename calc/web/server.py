@@ -3,9 +3,12 @@
 gunicorn rather than waitress: several worker processes use both cores of a
 small server despite the GIL, and a worker that hangs is replaced.
 
-- Workers: one process per CPU core, each with 4 threads (``gthread``). A
-  request is a few milliseconds of CPU, so more processes than cores only add
-  memory; the threads overlap the network waits of slow clients.
+- Workers: one process per CPU core, each with 4 threads. A request is a few
+  milliseconds of CPU, so more processes than cores only add memory.
+- The worker class is the app's own (``calc.web.worker.CalcWorker``): an event
+  loop reads every connection with deadlines and the app runs only on a
+  request read whole, so slow clients cost sockets, not threads, and every
+  answer to a malformed request carries the app's security headers.
 - No access log: it would record client addresses (identifiers under HIPAA
   Safe Harbor) and URLs. Errors go to standard error, at level warning,
   redacted: gunicorn names the client's IP address and quotes the request
@@ -40,6 +43,7 @@ _QUERY = re.compile(r"\?[^\s'\"]*")
 _REQUEST_TEXT = re.compile(r"""[:'"].*$""", re.S)
 _HANDLING = re.compile(r"^(Error handling request)\b.*$", re.S)
 _WITHHELD = "[withheld]"
+WORKER_CLASS = "calc.web.worker.CalcWorker"
 # For gunicorn's worker heartbeat file (see worker_tmp_dir): mkstemp, unlinked at once.
 _SHM = "/dev/shm"  # noqa: S108  # nosec B108
 
@@ -133,11 +137,12 @@ def gunicorn_options(host: str, port: int, workers: int | None, threads: int) ->
     return {
         "bind": f"{bind_host}:{port}",
         "workers": workers or default_workers(),
-        "worker_class": "gthread",
+        "worker_class": WORKER_CLASS,
         "threads": threads,
         "timeout": 30,  # a worker silent this long is killed and replaced
         "graceful_timeout": 10,
-        "keepalive": 5,
+        "keepalive": 5,  # an idle kept-alive connection is closed after 5 s
+        "worker_connections": 1000,  # open connections per worker process
         "preload_app": True,  # a broken evidence file stops the server before it forks
         "accesslog": None,  # no access log: it would record client IP addresses
         "errorlog": "-",
