@@ -1376,6 +1376,8 @@ ALLOWED_LITERALS: dict[tuple[str, str], tuple[int, str]] = {
     ("results.py", "10"): (1, "the warning code meld_below_10 (MELD < 10)"),
     ("server.py", "6"): (2, "IP version 6"),
     ("server.py", "10"): (1, "the server's graceful timeout, in seconds"),
+    ("worker.py", "10"): (3, "the head, body and send deadlines, in seconds"),
+    ("worker.py", "1.0"): (1, "a wait at shutdown, in seconds"),
 }
 
 
