@@ -88,7 +88,7 @@ def check_api_response(method: str, path: str, status: int, mimetype: str, body:
         return
     if method == "HEAD":
         return  # no body
-    operation = paths.get(path, {}).get(method.lower())
+    operation = paths.get(path, {}).get(method.lower()) if method.isupper() else None
     where = f"{method} {path} -> {status}"
     if path not in paths or operation is None:
         if path in paths and status != 405:
@@ -123,8 +123,9 @@ class ValidatingClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         response = super().open(*args, **kwargs)
         request = response.request
+        # The method as sent: "get" is not GET (RFC 9110 9.1), though Werkzeug upper-cases it.
         check_api_response(
-            request.method,
+            request.environ.get("REQUEST_METHOD", request.method),
             request.path,
             response.status_code,
             response.mimetype or "",

@@ -29,6 +29,7 @@ from werkzeug.exceptions import (
     Forbidden,
     HTTPException,
     InternalServerError,
+    MethodNotAllowed,
     RequestEntityTooLarge,
 )
 
@@ -176,12 +177,29 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
 
     app.jinja_env.globals["app_version"] = __version__
+    app.before_request(_refuse_methods_not_as_written)
     app.before_request(_refuse_cross_site_posts)
     app.before_request(_refuse_large_bodies)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _refuse_methods_not_as_written() -> None:
+    """405 for a method that is not exactly one the route takes (``get`` is not ``GET``).
+
+    Method names are case-sensitive (RFC 9110, 9.1), but Werkzeug upper-cases the
+    method it reads, so ``get`` would be served as ``GET``: refuse it as any other
+    method the route does not take, with the route's Allow.
+    """
+    written = request.environ.get("REQUEST_METHOD", "")
+    if written == request.method:
+        return
+    if request.routing_exception is not None:  # 404, or 405 with the path's Allow
+        raise request.routing_exception
+    adapter = current_app.create_url_adapter(request)
+    raise MethodNotAllowed(valid_methods=adapter.allowed_methods() if adapter else None)
 
 
 # What a browser sends on a request made by one of the app's own pages

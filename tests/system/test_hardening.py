@@ -173,6 +173,21 @@ def test_every_other_method_is_405_with_allow(app: Flask, method: str) -> None:
             assert MESSAGES[405] in r.get_data(as_text=True), path
 
 
+@pytest.mark.parametrize("method", ["get", "Get", "head", "post", "pOST"])
+def test_a_method_not_written_as_routed_is_405_with_allow(app: Flask, method: str) -> None:
+    """Methods are case-sensitive (RFC 9110, 9.1): ``get`` is not ``GET``, though
+    Werkzeug would upper-case it and serve it."""
+    client = app.test_client()
+    allowed: dict[str, set[str]] = {}
+    for rule, path in _urls(app):
+        allowed.setdefault(path, set()).update(rule.methods or ())
+    for path, methods in allowed.items():
+        r = client.open(path, method=method)
+        assert r.status_code == 405, (method, path)
+        assert set(r.headers["Allow"].split(", ")) == methods, (method, path)
+    assert client.open("/healthz", method=method.upper()).status_code in {200, 405}
+
+
 # --------------------------------------------------------------------------
 # Limits
 
