@@ -167,7 +167,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     # A broken evidence file stops the app here, before it serves a number.
     app.extensions["calc_evidence"] = load_evidence(app.config["EVIDENCE_PATH"])
 
-    from . import api, views
+    from . import api, ehr, views
 
     # No redirect is ever built from the request: Werkzeug's redirect for a doubled
     # slash (/api//v1/...) put the client's Host header into its Location, so a
@@ -175,6 +175,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ehr.bp)  # FHIR R4 and CDS Hooks 2.0 (calc.web.ehr)
 
     app.jinja_env.globals["app_version"] = __version__
     app.before_request(_refuse_methods_not_as_written)
@@ -280,7 +281,12 @@ def _headers(response: Response) -> Response:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    # The FHIR and CDS Hooks routes (calc.web.ehr) answer JSON errors as the API does.
+    path = request.path
+    return path.startswith(("/api/", "/fhir/", "/cds-services/")) or path in (
+        "/healthz",
+        "/cds-services",
+    )
 
 
 _TITLES = {

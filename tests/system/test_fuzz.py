@@ -301,10 +301,13 @@ content_types = st.sampled_from(
     ]
 )
 
+# The HTML form routes: not the JSON API, nor the JSON routes of FHIR and CDS Hooks
+# (their own fuzz tests: tests/unit/web/test_ehr.py).
+JSON_PREFIXES = ("/api/", "/fhir/", "/cds-services")
 FORM_ROUTES = sorted(
     r.rule
     for r in APP.url_map.iter_rules()
-    if "POST" in (r.methods or ()) and not r.rule.startswith("/api/")
+    if "POST" in (r.methods or ()) and not r.rule.startswith(JSON_PREFIXES)
 )
 API_ROUTES = sorted(
     r.rule
