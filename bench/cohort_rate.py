@@ -35,13 +35,23 @@ cohort_command(sys.argv[1:])
 
 
 def make_csv(
-    path: Path, rows: int, seed: int = 2018, block: int = 100_000, *, labs: bool = False
+    path: Path,
+    rows: int,
+    seed: int = 2018,
+    block: int = 100_000,
+    *,
+    labs: bool = False,
+    stray: bool = False,
 ) -> Path:
     """A cohort file of ``rows`` patients, as a ward spreadsheet would hold them.
 
     Mostly U/L and μmol/L, some μkat/L and mg/dL; 70 % with a transplant date;
     one row in 200 refused (a MELD of "nan"), so the error path is timed too.
-    With ``labs``, the MELD lab columns too (see :func:`lab_columns`).
+    With ``labs``, the MELD lab columns too (see :func:`lab_columns`). With
+    ``stray``, the quotes of a hand-edited export: every 1,000th id ``O"Brien``
+    (a quote inside an unquoted cell), every 10,000th note a quoted two-line
+    cell, and row 500's id opening a quote that row 1,007's stray quote closes
+    (rows 500 to 1,007 are one row, as Python's csv module reads them).
     """
     rng = np.random.default_rng(seed)
     with path.open("w", encoding="utf-8", newline="") as f:
@@ -68,6 +78,13 @@ def make_csv(
             ]
             if labs:
                 cols += lab_columns(rng, n, cols[2])
+            if stray:
+                for k in range((7 - start) % 1000, n, 1000):
+                    cols[0][k] = 'O"Brien'
+                for k in range((3 - start) % 10_000, n, 10_000):
+                    cols[8][k] = '"two\nlines"'
+                if start <= 500 < start + n:
+                    cols[0][500 - start] = '"Smith'
             f.write("\n".join(map(",".join, zip(*cols, strict=True))) + "\n")
     return path
 
@@ -179,6 +196,18 @@ def measure(
         src.unlink()
         dst.unlink()
     return out
+
+
+def measure_stray(rows: int, workdir: Path) -> tuple[float, int]:
+    """Wall time (s) and peak resident memory (KiB) of ``calc cohort`` in a fresh process
+    on a file of ``rows`` patients with stray quotes (:func:`make_csv` ``stray``)."""
+    src = make_csv(workdir / f"stray-{rows}.csv", rows, stray=True)
+    dst = workdir / f"stray-{rows}.out.csv"
+    try:
+        return time_command(src, dst)
+    finally:
+        src.unlink()
+        dst.unlink(missing_ok=True)
 
 
 def growth_exponent(small: CohortTiming, large: CohortTiming) -> float:

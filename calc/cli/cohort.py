@@ -28,9 +28,10 @@ validate_labs. The three scores are computed in float64; the few rows whose
 unrounded score lies within ROUNDING_MARGIN of a rounding tie are recomputed by
 :func:`calc.core.meld.compute_meld`, so every score equals the engine's exactly.
 
-The file is read in blocks of whole records (4 MiB, about 80,000 rows) split
-into cells with numpy, and written block by block: memory stays bounded
-whatever the length of the file. Pure apart from file I/O: no Flask.
+The file is read by :mod:`calc.cli.csvread` in blocks of whole records (4 MiB,
+about 80,000 rows) exactly as Python's csv module reads it (RFC 4180), split
+into cells with numpy where that is exact, and written block by block: memory
+stays bounded whatever the length of the file. Pure apart from file I/O: no Flask.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from itertools import islice
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
@@ -60,6 +62,7 @@ from ..core import meld as _meld
 from ..core import rules
 from ..core.assessment import LAB_FIELD_ORDER, LAB_VALUE_FIELDS
 from ..core.evidence import Evidence, EvidenceError, FailureType, load_evidence
+from ..core.fields import BY_API, FIELDS
 from ..core.inputs import (
     ALT_RANGES,
     DATE_HIGH,
@@ -93,6 +96,7 @@ from ..core.meld import (
     validate_labs,
 )
 from ..version import __version__
+from .csvread import CsvFileError, CsvReader, Grid, Records, check_text
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -103,15 +107,9 @@ AnyArray = npt.NDArray[Any]
 # --------------------------------------------------------------------------
 # Columns
 
-#: Input columns the engine reads.
-INPUT_FIELDS: Final = (
-    "failure_type",
-    "meld",
-    "alt",
-    "alt_unit",
-    "tbil",
-    "tbil_unit",
-    "transplant_date",
+#: Input columns the engine reads: the field table's cohort names (calc.core.fields).
+INPUT_FIELDS: Final = tuple(
+    f.cohort for f in FIELDS if f.cohort is not None and not f.api.startswith("labs.")
 )
 REQUIRED_FIELDS: Final = ("failure_type", "meld", "alt", "tbil")
 # The order in which calc.core.inputs.validate_inputs checks the fields (and lists its errors).
@@ -159,7 +157,7 @@ WARNING_CODES: Final = rules.WARNING_CODES
 
 #: MELD from labs: ``labs_<field>`` holds the API's ``labs.<field>`` (calc.core.assessment).
 LAB_FIELDS: Final = LAB_FIELD_ORDER
-LAB_COLUMNS: Final = tuple(f"labs_{f}" for f in LAB_FIELDS)
+LAB_COLUMNS: Final = tuple(BY_API[f"labs.{f}"].cohort or "" for f in LAB_FIELDS)
 # The order in which calc.core.meld.validate_labs checks the labs (and lists its errors).
 _LAB_CHECK_ORDER: Final = (
     "bilirubin_unit",
@@ -179,10 +177,8 @@ _LAB_VALUES: Final = LAB_VALUE_FIELDS
 # With any lab column, these must be columns too (else every row with labs is refused) ...
 _LAB_REQUIRED: Final = ("labs_inr", "labs_creatinine", "labs_creatinine_unit", "labs_dialysis")
 # ... and a value column comes with its unit column (units have no default: calc.core.meld).
-_LAB_PAIRS: Final = (
-    ("labs_bilirubin", "labs_bilirubin_unit"),
-    ("labs_creatinine", "labs_creatinine_unit"),
-    ("labs_albumin", "labs_albumin_unit"),
+_LAB_PAIRS: Final = tuple(
+    (column, f"{column}_unit") for column in LAB_COLUMNS if f"{column}_unit" in LAB_COLUMNS
 )
 #: Columns added after OUTPUT_COLUMNS when the input has lab columns.
 LAB_OUTPUT_COLUMNS: Final = (
@@ -202,6 +198,10 @@ DEFAULT_BLOCK_BYTES: Final = 4 << 20  # read 4 MiB at a time (~80,000 rows)
 _WRITE_ROWS: Final = 8192
 
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
+# Where a cell of a record written by csv.writer may begin with a formula character
+# (_FORMULA_START): at a line start or after a comma, maybe after an opening quote (a
+# cell holding a CR is always quoted; a CR after a comma is the line end's).
+_FORMULA_CELL: Final = re.compile(r'(?:^|,)(?:"[=+\-@\t\r]|[=+\-@\t])', re.MULTILINE)
 # A spreadsheet reads a cell beginning with one of these as a formula (OWASP, "CSV
 # Injection"): such an output cell gets a leading "'", unless it is a plain number.
 _FORMULA_START: Final = "=+-@\t\r"
@@ -1236,7 +1236,7 @@ def _keyed_text(key: IntArray, text: Callable[[int], str], commas: int) -> list[
 
 
 # --------------------------------------------------------------------------
-# Reading: blocks of whole records, split into cells with numpy
+# Reading: blocks of whole records from calc.cli.csvread, as cells and output lines
 
 
 @dataclass(frozen=True)
@@ -1253,131 +1253,43 @@ def _csv_text(cells: Sequence[str]) -> str:
     return buf.getvalue()[:-2]
 
 
-def _record_end(data: bytes, *, first: bool) -> int:
-    """Index just past the first (or last) line end outside quotes; 0 if there is none.
-
-    A line ends at LF, CRLF or a lone CR (as for Python's csv module). A CR at
-    the very end may be the first half of a CRLF, so it ends nothing yet.
-    """
-    if b'"' not in data and b"\r" not in data:
-        return (data.find(b"\n") if first else data.rfind(b"\n")) + 1
-    buf = np.frombuffer(data, np.uint8)
-    after = np.append(buf[1:], 0)
-    ends = np.flatnonzero((buf == 10) | ((buf == 13) & (after != 10) & (after != 0)))
-    ends = ends[ends < buf.size - 1] if buf.size and buf[-1] == 13 else ends
-    if b'"' in data:
-        quotes = np.cumsum(buf == 34)
-        ends = ends[quotes[ends] % 2 == 0]
-    if ends.size == 0:
-        return 0
-    return int(ends[0] if first else ends[-1]) + 1
-
-
-def _split_plain(data: bytes, width: int, wanted: Mapping[str, int]) -> _Chunk | None:
-    """Split a block with numpy when every record is one line of ``width`` cells, unquoted
-    or simply quoted (``"..."`` with no quote, comma or line break inside); else None."""
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if not data.endswith(b"\n"):
-        data += b"\n"
-    if data.startswith(b"\n") or b"\n\n" in data:  # blank lines are skipped
-        data = b"".join(line + b"\n" for line in data.split(b"\n") if line)
-    buf = np.frombuffer(data, np.uint8)
-    n = data.count(b"\n")
-    seps = np.flatnonzero((buf == 44) | (buf == 10))
-    if seps.size != n * width:
-        return None
-    ends = seps.reshape(n, width)
-    if n and not (buf[ends[:, -1]] == 10).all():
-        return None
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
-    if n:
-        starts[0, 0] = 0
-        starts[1:, 0] = ends[:-1, -1] + 1
-    length = ends - starts
-    if b'"' in data:
-        quoted = (length >= 2) & (buf[starts] == 34) & (buf[np.maximum(ends - 1, 0)] == 34)
-        if np.count_nonzero(buf == 34) != 2 * np.count_nonzero(quoted):
-            return None
-        starts = starts + quoted
-        length = length - 2 * quoted
-    # The output lines: the input's, with "'" inserted before each cell that a spreadsheet
-    # would read as a formula (simply quoted or unquoted, the cell stays valid CSV).
+def _split_plain(grid: Grid, wanted: Mapping[str, int]) -> _Chunk:
+    """The cells of records split with numpy, and each row's input line as it is, with
+    "'" inserted before each cell that a spreadsheet would read as a formula (simply
+    quoted or unquoted, the cell stays valid CSV)."""
+    buf = np.frombuffer(grid.data, np.uint8)
+    starts, length = grid.start, grid.length
     defuse = _defuse_spans(buf, starts.reshape(-1), length.reshape(-1))
-    out = np.insert(buf, starts.reshape(-1)[defuse], 39).tobytes() if defuse.any() else data
+    out = np.insert(buf, starts.reshape(-1)[defuse], 39).tobytes() if defuse.any() else grid.data
     lines = out.split(b"\n")
     lines.pop()
     cells = {
         name: _Cells(
-            data, buf, np.ascontiguousarray(starts[:, j]), np.ascontiguousarray(length[:, j])
+            grid.data, buf, np.ascontiguousarray(starts[:, j]), np.ascontiguousarray(length[:, j])
         )
         for name, j in wanted.items()
     }
     return _Chunk(lines=lines, cells=cells, row_errors={})
 
 
-def _split_csv(data: bytes, width: int, wanted: Mapping[str, int]) -> _Chunk:
-    """Split a block with Python's csv module (quoted cells with commas, quotes or line
-    breaks inside, rows of another width). The input cells are written back with
-    minimal quoting."""
-    records = [r for r in csv.reader(io.StringIO(data.decode("utf-8"), newline="")) if r]
-    row_errors: dict[int, str] = {}
-    lines: list[bytes] = []
-    for i, rec in enumerate(records):
-        if len(rec) != width:
-            extra = " (the extra cells are not copied)" if len(rec) > width else ""
-            row_errors[i] = (
-                f"row: it has {len(rec)} cells but the header names {width} columns{extra}."
-            )
-            records[i] = (rec + [""] * width)[:width]
-        lines.append(_csv_text([_defuse(c) for c in records[i]]).encode("utf-8"))
+def _split_csv(block: Records, wanted: Mapping[str, int]) -> _Chunk:
+    """The cells of records read by the csv module, written back with minimal quoting.
+
+    One writer writes every record (it returns each one's length); only the rows where a
+    cell may begin a formula (a match of _FORMULA_CELL, which finds every such cell and
+    some inside quotes) are written again, cell by cell through :func:`_defuse`.
+    """
+    records = block.records
+    text = io.StringIO()
+    ends = list(accumulate(map(csv.writer(text, lineterminator="\r\n").writerow, records)))
+    out = text.getvalue()
+    lines = [out[a : b - 2] for a, b in zip([0, *ends], ends, strict=False)]
+    for i in {bisect_right(ends, m.start()) for m in _FORMULA_CELL.finditer(out)}:
+        lines[i] = _csv_text([_defuse(c) for c in records[i]])
     cells = {name: _Cells.from_texts([r[j] for r in records]) for name, j in wanted.items()}
-    return _Chunk(lines=lines, cells=cells, row_errors=row_errors)
-
-
-def _blocks(raw: IO[bytes], carry: bytes, block_bytes: int) -> Iterator[bytes]:
-    """The file in blocks of whole records (about ``block_bytes`` each)."""
-    while True:
-        more = raw.read(block_bytes)
-        data = carry + more
-        if not more:
-            if data:
-                yield data
-            return
-        cut = _record_end(data, first=False)
-        if cut == 0:
-            if len(data) > 64 * block_bytes:
-                raise CohortFileError(
-                    "a quoted cell does not end, or no line ends (check the quotes)"
-                )
-            carry = data
-            continue
-        carry = data[cut:]
-        yield data[:cut]
-
-
-def _header(raw: IO[bytes], block_bytes: int) -> tuple[bytes, list[str], bytes]:
-    """The header line, its column names, and what was read after it."""
-    data = raw.read(block_bytes)
-    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (Excel)
-        data = data[3:]
-    cut = _record_end(data, first=True)
-    while cut == 0 and len(data) < 64 * block_bytes:
-        more = raw.read(block_bytes)
-        if not more:
-            cut = len(data)
-            break
-        data += more
-        cut = _record_end(data, first=True)
-    line = data[:cut].rstrip(b"\r\n")
-    try:
-        names = next(csv.reader(io.StringIO(line.decode("utf-8"), newline="")), [])
-    except UnicodeDecodeError as exc:
-        raise CohortFileError(f"line 1 is not UTF-8 text ({exc.reason})") from None
-    if not names:
-        raise CohortFileError("the file is empty: its first line must name the columns")
-    return line, names, data[cut:]
+    return _Chunk(
+        lines=[line.encode("utf-8") for line in lines], cells=cells, row_errors=dict(block.problems)
+    )
 
 
 def _match_columns(header: Sequence[str]) -> dict[str, int]:
@@ -1469,24 +1381,23 @@ def assess_csv(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived objects and no cycles: the collector only costs time
     try:
-        header_line, header, carry = _header(source, block_bytes)
+        reader = CsvReader(source, block_bytes=block_bytes)
+        header, text = reader.header()
+        if not header:
+            raise CohortFileError("the file is empty: its first line must name the columns")
         wanted = _match_columns(header)
         columns = OUTPUT_COLUMNS
         if any(c in wanted for c in LAB_COLUMNS):
             columns = (*OUTPUT_COLUMNS, *LAB_OUTPUT_COLUMNS)
-        if any(_defuse(name) != name for name in header):
-            header_line = _csv_text([_defuse(name) for name in header]).encode("utf-8")
-        sink.write(header_line + b"," + ",".join(columns).encode("ascii") + b"\n")
+        if text is None or any(_defuse(name) != name for name in header):
+            text = _csv_text([_defuse(name) for name in header])
+        sink.write(text.encode("utf-8") + b"," + ",".join(columns).encode("ascii") + b"\n")
         rows = assessed = 0
-        line_no = 1
-        for data in _blocks(source, carry, block_bytes):
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                where = line_no + data.count(b"\n", 0, exc.start) + 1
-                raise CohortFileError(f"line {where} is not UTF-8 text ({exc.reason})") from None
-            line_no += data.count(b"\n")
-            chunk = _split_plain(data, len(header), wanted) or _split_csv(data, len(header), wanted)
+        for block in reader.blocks(header):
+            if isinstance(block, Grid):
+                chunk = _split_plain(block, wanted)
+            else:
+                chunk = _split_csv(block, wanted)
             n = len(chunk.lines)
             if n:
                 parsed = _parse_cells(chunk.cells, n, chunk.row_errors)
@@ -1500,6 +1411,8 @@ def assess_csv(
                 assessed += int(parsed.valid.sum())
             if on_progress is not None:
                 on_progress()
+    except CsvFileError as exc:
+        raise CohortFileError(str(exc)) from None
     except csv.Error as exc:
         raise CohortFileError(f"the file is not readable as CSV ({exc})") from None
     finally:
@@ -1525,7 +1438,10 @@ def run_cohort(
 
     A file output is written beside its final name and renamed into place when
     complete, so a failed run leaves no partial file; it is readable by its
-    owner only (it holds patient data).
+    owner only (it holds patient data). Standard output cannot be taken back, so
+    an input that can be read twice (a file) is first checked to the end for what
+    would stop the run (a byte that is not UTF-8); a pipe cannot, and such a byte
+    stops the run where it is found, after the rows before it were written.
     """
     if str(input_path) == "-":
         source: IO[bytes] = sys.stdin.buffer
@@ -1538,6 +1454,12 @@ def run_cohort(
         size = os.fstat(source.fileno()).st_size
     try:
         if str(output_path) == "-":
+            if source.seekable():  # standard output cannot be taken back: check the file first
+                try:
+                    check_text(source, block_bytes)
+                except CsvFileError as exc:
+                    raise CohortFileError(str(exc)) from None
+                source.seek(0)
             summary = _run(source, sys.stdout.buffer, evidence, block_bytes, progress, size)
             sys.stdout.buffer.flush()
             return summary

@@ -768,20 +768,38 @@ def test_import_is_pure() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_unbalanced_quote_is_a_file_error(tmp_path: Path, evidence: Evidence) -> None:
-    """A quoted cell that never ends: refused, with bounded memory (not read to the end)."""
+@pytest.mark.hazard("H-22")
+def test_h22_a_quote_never_closed_runs_to_the_end_as_in_csv(
+    tmp_path: Path, evidence: Evidence
+) -> None:
+    """A quoted cell that never ends takes the rest of the file, as the csv module reads
+    it: one row, refused for its width; the rows before it are assessed."""
     src = tmp_path / "in.csv"
-    src.write_text('id,failure_type,meld,alt,tbil\n"x,ACLF,28,240,320\n' + "y\n" * 2000)
-    with pytest.raises(CohortFileError, match="a quoted cell does not end"):
-        run_cohort(src, tmp_path / "out.csv", evidence, block_bytes=16)
+    src.write_text(
+        'id,failure_type,meld,alt,tbil\nok,ACLF,28,240,320\n"x,ACLF,28,240,320\n' + "y\n" * 2000
+    )
+    summary = run_cohort(src, tmp_path / "out.csv", evidence, block_bytes=16)
+    header, rows = read_csv(tmp_path / "out.csv")
+    assert (summary.rows, summary.assessed) == (2, 1)
+    assert rows[1][0] == "x,ACLF,28,240,320\n" + "y\n" * 2000
+    assert rows[1][header.index("error")].startswith("row: it has 1 cells but the header names 5")
 
 
-def test_a_cell_over_the_csv_limit_is_a_file_error(tmp_path: Path, evidence: Evidence) -> None:
+@pytest.mark.hazard("H-22")
+def test_h22_a_cell_over_the_csv_limit_refuses_only_its_row(
+    tmp_path: Path, evidence: Evidence
+) -> None:
     src = tmp_path / "in.csv"
     huge = '"' + "a," * 70_000 + '"'  # 140 kB: over the csv module's 128 KiB cell limit
-    src.write_text(f"id,failure_type,meld,alt,tbil\n{huge},ACLF,28,240,320\n")
-    with pytest.raises(CohortFileError, match="not readable as CSV"):
-        run_cohort(src, tmp_path / "out.csv", evidence)
+    src.write_text(f"id,failure_type,meld,alt,tbil\n{huge},ACLF,28,240,320\nb,CLF,9,40,60\n")
+    summary = run_cohort(src, tmp_path / "out.csv", evidence)
+    header, rows = read_csv(tmp_path / "out.csv")
+    assert (summary.rows, summary.assessed) == (2, 1)
+    assert [r[0] for r in rows] == ["", "b"]
+    assert rows[0][header.index("error")] == (
+        "row: the cell in column id is longer than 131072 characters, the limit of "
+        "Python's csv module: it is left empty in the output."
+    )
 
 
 def test_header_not_utf8(tmp_path: Path, evidence: Evidence) -> None:
@@ -1012,20 +1030,23 @@ def random_lab_rows() -> list[Row]:
     return [random_lab_row(rnd, i) for i in range(3000)]
 
 
-def test_random_lab_rows_are_valid_and_varied(random_lab_rows: list[Row]) -> None:
+def test_random_lab_rows_are_valid_and_varied(
+    random_lab_rows: list[Row], evidence: Evidence
+) -> None:
     seen: set[str] = set()
     for row in random_lab_rows:
         req = validate_request(request_of(row), allow_text=True)  # raises if not valid
-        seen.add(req.inputs.meld_source)
-        if req.labs is not None:
-            w = req.labs.working
+        a = run(req, evidence)
+        seen.add(a.inputs.meld_source)
+        if a.labs is not None:
+            w = a.labs.working
             seen.add("labs")
             seen.update(f"na:{w.meld_na is not None}" for _ in [0])
             seen.update(f"m3:{w.meld_3_0 is not None}" for _ in [0])
             seen.update(b.split(":")[0] + ":" + b.split(" ")[2] for b in w.bounds_applied)
-            if abs(req.labs.meld - req.inputs.meld) > 1 and req.inputs.meld_source == "entered":
+            if abs(a.labs.meld - a.inputs.meld) > 1 and a.inputs.meld_source == "entered":
                 seen.add("disagree")
-            seen.add("capped" if req.labs.meld == 40 else "")
+            seen.add("capped" if a.labs.meld == 40 else "")
     assert {"entered", "labs", "na:True", "na:False", "m3:True", "m3:False"} <= seen
     assert {"disagree", "capped"} <= seen
     assert len([s for s in seen if s.startswith("MELD 3.0:")]) >= 4  # floors, caps, bounds
