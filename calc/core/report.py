@@ -9,6 +9,7 @@ field, so that a value reaches the JSON only through a documented field.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from . import jsonview as jv
@@ -18,7 +19,7 @@ from .followup import FollowupKey
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
 from .meld import MELD_NA, MeldResult, Term
-from .results import Assessment, RangeEstimate
+from .results import Assessment, ContextView, RangeEstimate
 from .rules import decimals_of
 
 DOI_URL = "https://doi.org/"
@@ -244,10 +245,16 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
 
 def context_view(a: Assessment) -> jv.ContextAvailable | jv.ContextUnavailable:
     """The controlled evidence for this type, as printed, apart from the calculation."""
-    ctx = a.context.evidence
+    return _context_view(a.context)
+
+
+@lru_cache(maxsize=16)
+def _context_view(view: ContextView) -> jv.ContextAvailable | jv.ContextUnavailable:
+    """The same for every patient of a type (immutable): built once per evidence and type."""
+    ctx = view.evidence
     if ctx is None:
         return jv.ContextUnavailable(
-            available=False, used_in_calculation=False, message=a.context.message
+            available=False, used_in_calculation=False, message=view.message
         )
     src = ctx.source
     return jv.ContextAvailable(
