@@ -63,6 +63,7 @@ from typing import Any, Final, TypeVar
 
 import numpy as np
 
+from .i18n import N_
 from .inputs import (
     TBIL_RANGES,
     UMOL_L_PER_MG_DL,
@@ -165,22 +166,26 @@ ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW = 5.0
 ALBUMIN_MAX_G_L = 70.0
 
 BILIRUBIN_RANGES: dict[TbilUnit, Range] = {
-    unit: replace(TBIL_RANGES[unit], label="Bilirubin")
+    unit: replace(TBIL_RANGES[unit], label=N_("Bilirubin"))
     for unit in (TbilUnit.MG_DL, TbilUnit.UMOL_L)
 }
-INR_RANGE = Range("INR", INR_UNIT, INR_MIN, INR_MAX)
+INR_RANGE = Range(N_("INR"), INR_UNIT, INR_MIN, INR_MAX)
 CREATININE_RANGES: dict[CreatinineUnit, Range] = {
     CreatinineUnit.MG_DL: Range(
-        "Creatinine", "mg/dL", CREATININE_MIN_MG_DL, CREATININE_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE
+        N_("Creatinine"), "mg/dL", CREATININE_MIN_MG_DL, CREATININE_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE
     ),
     CreatinineUnit.UMOL_L: Range(
-        "Creatinine", "umol/L", CREATININE_UMOL_L_LOOKS_LIKE_MG_DL_BELOW, CREATININE_MAX_UMOL_L
+        N_("Creatinine"), "umol/L", CREATININE_UMOL_L_LOOKS_LIKE_MG_DL_BELOW, CREATININE_MAX_UMOL_L
     ),
 }
-SODIUM_RANGE = Range("Sodium", SODIUM_UNIT, SODIUM_MIN_MMOL_L, SODIUM_MAX_MMOL_L)
+SODIUM_RANGE = Range(N_("Sodium"), SODIUM_UNIT, SODIUM_MIN_MMOL_L, SODIUM_MAX_MMOL_L)
 ALBUMIN_RANGES: dict[AlbuminUnit, Range] = {
-    AlbuminUnit.G_DL: Range("Albumin", "g/dL", ALBUMIN_MIN_G_DL, ALBUMIN_G_DL_LOOKS_LIKE_G_L_ABOVE),
-    AlbuminUnit.G_L: Range("Albumin", "g/L", ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW, ALBUMIN_MAX_G_L),
+    AlbuminUnit.G_DL: Range(
+        N_("Albumin"), "g/dL", ALBUMIN_MIN_G_DL, ALBUMIN_G_DL_LOOKS_LIKE_G_L_ABOVE
+    ),
+    AlbuminUnit.G_L: Range(
+        N_("Albumin"), "g/L", ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW, ALBUMIN_MAX_G_L
+    ),
 }
 
 # Every accepted value, by field and unit spelling, for the README, the form and the API.

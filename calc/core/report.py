@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from . import i18n
 from . import jsonview as jv
 from .engine import format_number
 from .evidence import Evidence
 from .followup import FollowupKey
+from .i18n import gettext as _
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
 from .meld import MELD_NA, MeldResult, Term
@@ -56,7 +58,7 @@ def pooled_tbil_text(a: Assessment) -> str:
 
 
 # What the headline number is, beside it wherever it is shown.
-HEADLINE_WHAT = (
+HEADLINE_WHAT = i18n.N_(
     "the fall from baseline seen in treated patients (before/after, no control group); "
     "time point not reported"
 )
@@ -70,26 +72,30 @@ def meld_after_text(a: Assessment) -> str:
     """The headline: a whole number with "about" (MELD is a whole-number score)."""
     mr = a.meld_reduction
     if not mr.available or mr.expected_meld_after_display is None:
-        return "no estimate"
+        return _("no estimate")
     if mr.bounded_at_floor:
-        return f"{mr.expected_meld_after_display} (the lowest MELD)"
-    return f"about {mr.expected_meld_after_display}"
+        return _("{value} (the lowest MELD)").format(value=mr.expected_meld_after_display)
+    return _("about {value}").format(value=mr.expected_meld_after_display)
 
 
 def meld_after_exact_text(a: Assessment) -> str:
     """The exact working behind the headline: 28 − 14.93 = 13.07."""
     mr = a.meld_reduction
     if not mr.available or mr.expected_meld_after_unbounded is None or mr.mean is None:
-        return "no estimate"
+        return _("no estimate")
     exact = format_number(mr.expected_meld_after_unbounded, decimals_of(mr.mean)).replace("-", "−")
     text = f"{a.inputs.meld} − {mr.mean:g} = {exact}"
     if mr.bounded_at_floor:
-        text += f", bounded at the MELD floor of {mr.expected_meld_after:g}"
+        text += _(", bounded at the MELD floor of {floor}").format(
+            floor=f"{mr.expected_meld_after:g}"
+        )
     return text
 
 
 def date_words(d: date) -> str:
-    """A date in words, so a swapped day and month is visible: 3 December 2026."""
+    """A date in words, so a swapped day and month is visible: 3 December 2026 (2026年12月3日)."""
+    if i18n.get_language() != i18n.DEFAULT:
+        return i18n.format_date(d)
     return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
@@ -673,23 +679,39 @@ def note_text(a: Assessment, *, assessed: str, reference: str | None) -> str:
     """
     i, mr = a.inputs, a.meld_reduction
     ref = reference.strip() if reference else ""
-    meld = f"baseline MELD {i.meld}" + (" (classic, from labs)" if i.meld_source == "labs" else "")
-    if mr.available:
-        expected = f"Expected MELD after MSCT: {meld_after_text(a)} ({HEADLINE_WHAT})."
+    if i.meld_source == "labs":
+        meld = _("baseline MELD {meld} (classic, from labs)").format(meld=i.meld)
     else:
-        expected = f"Expected MELD after MSCT: no estimate for {i.failure_type.value}."
-    titles = "; ".join(w.title for w in a.warnings) if a.warnings else "none"
-    source = f"Source: {a.stamp.short_citation}, doi:{a.stamp.doi}"
-    if a.context.evidence is not None:
-        source += (
-            f"; controlled context {a.context.evidence.source.short_citation}, "
-            f"doi:{a.context.evidence.source.doi} (not used in the calculation)"
+        meld = _("baseline MELD {meld}").format(meld=i.meld)
+    if mr.available:
+        expected = _("Expected MELD after MSCT: {value} ({what}).").format(
+            value=meld_after_text(a), what=_(HEADLINE_WHAT)
         )
+    else:
+        expected = _("Expected MELD after MSCT: no estimate for {type}.").format(
+            type=i.failure_type.value
+        )
+    titles = _("; ").join(w.title for w in a.warnings) if a.warnings else _("none")
+    source = _("Source: {citation}, doi:{doi}").format(
+        citation=a.stamp.short_citation, doi=a.stamp.doi
+    )
+    if a.context.evidence is not None:
+        source += _(
+            "; controlled context {citation}, doi:{doi} (not used in the calculation)"
+        ).format(
+            citation=a.context.evidence.source.short_citation, doi=a.context.evidence.source.doi
+        )
+    if ref:
+        first = _("MSCT liver-failure assessment, {assessed}, patient ref {ref}").format(
+            assessed=assessed, ref=ref
+        )
+    else:
+        first = _("MSCT liver-failure assessment, {assessed}").format(assessed=assessed)
     lines = [
-        f"MSCT liver-failure assessment, {assessed}" + (f", patient ref {ref}" if ref else ""),
+        first,
         f"{i.failure_type.value}; {meld}.",
         expected,
-        f"Warnings: {titles}.",
+        _("Warnings: {titles}.").format(titles=titles),
         f"{source}; {versions_text(a)}.",
     ]
     return "\n".join(lines)

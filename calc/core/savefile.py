@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from .i18n import N_
 from .report import date_words
 
 FORMAT = "calc-assessment"
@@ -46,7 +47,7 @@ _TOP_KEYS = {
 _SAVED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 _SAVED_ON = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-SAVE_NOTICE = (
+SAVE_NOTICE = N_(
     "The saved file contains the patient reference and the values entered: "
     "keep it as you would any patient record."
 )

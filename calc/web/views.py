@@ -11,8 +11,9 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from ..core import savefile
+from ..core import i18n, savefile
 from ..core.assessment import run
+from ..core.i18n import N_
 from ..core.report import (
     HEADLINE_WHAT,
     date_both,
@@ -41,12 +42,12 @@ bp = Blueprint("views", __name__)
 
 # Each follow-up status in words beside its symbol (never by colour alone).
 STATUS_WORDS = {
-    "fallen": "fallen",
-    "not_fallen": "not fallen",
-    "risen": "risen",
-    "unchanged": "unchanged",
-    "at_or_below_pooled": "at or below pooled",
-    "above_pooled": "above pooled",
+    "fallen": N_("fallen"),
+    "not_fallen": N_("not fallen"),
+    "risen": N_("risen"),
+    "unchanged": N_("unchanged"),
+    "at_or_below_pooled": N_("at or below pooled"),
+    "above_pooled": N_("above pooled"),
 }
 
 
@@ -57,7 +58,7 @@ def _display_helpers() -> dict[str, object]:
         "date_words": date_words,
         "days_text": days_text,
         "entered": entered,
-        "headline_what": HEADLINE_WHAT,
+        "headline_what": i18n.gettext(HEADLINE_WHAT),
         "input_line": input_line,
         "meld_after_exact_text": meld_after_exact_text,
         "meld_after_text": meld_after_text,
@@ -82,17 +83,22 @@ def _form_page(form: AssessmentForm, status: int = 200, **notes: str) -> tuple[s
 
 @bp.get("/")
 def index() -> tuple[str, int]:
-    """The empty form: the same bytes for every visit, so rendered once per process.
+    """The empty form: the same bytes for every visit in a language, so rendered once per
+    process and language.
 
     It holds no patient data. It is cached only at the application root (a
     client-sent SCRIPT_NAME must not grow the cache); elsewhere it is rendered.
+    English is cached under "", each other language under its code: the cache has at
+    most one page per supported language, whatever the clients send.
     """
     if request.script_root:
         return _form_page(AssessmentForm())
     cache: dict[str, str] = current_app.extensions.setdefault("calc_empty_form", {})
-    page = cache.get("")
+    language = i18n.get_language()
+    key = "" if language == i18n.DEFAULT else language
+    page = cache.get(key)
     if page is None:
-        page = cache[""] = render_template("form.html", form=AssessmentForm())
+        page = cache[key] = render_template("form.html", form=AssessmentForm())
     return page, 200
 
 
@@ -170,11 +176,13 @@ def open_saved() -> tuple[str, int]:
         return _form_page(
             AssessmentForm(),
             422,
-            open_error=f"The file holds values that are not allowed ({problems}).",
+            open_error=i18n.gettext(
+                "The file holds values that are not allowed ({problems})."
+            ).format(problems=problems),
         )
     evidence = current_app.extensions["calc_evidence"]
     notice = savefile.opened_notice(saved, evidence.evidence_version)
-    notice += " Add the new follow-up values, then show the result."
+    notice += " " + i18n.gettext("Add the new follow-up values, then show the result.")
     return _form_page(form, 200, open_notice=notice)
 
 
