@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn, TypeVar
@@ -42,13 +43,32 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="calc")
-def main() -> None:
+@click.option(
+    "--lang",
+    "lang",
+    default=None,
+    metavar="LANG",
+    help="Language of the output: en or zh-CN (also zh, zh-Hans). "
+    "Default: from LC_ALL, LC_MESSAGES or LANG, else English.",
+)
+def main(lang: str | None) -> None:
     """Expected course after mesenchymal stem cell transplantation (MSCT) in liver failure.
 
     Decision support for clinicians; MSCT is investigational. Evidence: Cao et al. 2018,
     doi:10.1155/2018/9231710 (the calculation); Ding et al. 2024, doi:10.12449/JCH240822
     (controlled evidence in ACLF, shown as context, never used in the calculation).
     """
+    from ..core import i18n
+
+    if lang is None:
+        chosen = i18n.from_environment(dict(os.environ))
+    else:
+        found = i18n.parse_language(lang)
+        if found is None:
+            _fail(f"--lang must be one of {', '.join(i18n.TAGS.values())}, not {lang!r}")
+        chosen = found
+    # For this command only: the language is reset when the command ends (in-process callers).
+    click.get_current_context().with_resource(i18n.language(chosen))
 
 
 def _option(field: Field) -> Any:
