@@ -207,7 +207,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 # Accept-Language only (a browser's cookie does not change a program's answers).
 LANG_PARAM = "lang"
 LANG_COOKIE = "calc_lang"
-LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+LANG_COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie (RFC 6265bis)
 
 
 def _machine_route() -> bool:
