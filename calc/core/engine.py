@@ -101,6 +101,12 @@ EVIDENCE_WORDS = (
         " liver failure (SALF), a type of the Chinese Medical Association's 2024 guideline, is"
         " not among them, and no MELD change is reported for it."
     ),
+    N_(
+        "The pooled MELD fall of Cao et al. 2018 is a before/after change in treated patients and"
+        " includes whatever recovery standard care brings; the mean difference of Ding et al."
+        " 2024 is MSC minus control, the part attributed to MSC in that analysis. They are"
+        " different quantities and are never added, subtracted or merged."
+    ),
 )
 
 

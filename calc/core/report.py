@@ -109,17 +109,18 @@ def range_kind_text(kind: str) -> str:
 
 
 def spread_kind_text(kind: str) -> str:
-    return {
-        "unreported": (
+    text = {
+        "unreported": i18n.N_(
             "the source prints ± without saying whether it is a standard deviation (SD) "
             "or a standard error (SE), or how many patients it covers, so no range or "
             "probability can be derived from it"
         ),
-        "SD": "± is a standard deviation",
-        "SE": "± is a standard error",
-        "95% CI": "95% confidence interval, as reported",
-        "none": "no estimate",
-    }.get(kind, kind)
+        "SD": i18n.N_("± is a standard deviation"),
+        "SE": i18n.N_("± is a standard error"),
+        "95% CI": i18n.N_("95% confidence interval, as reported"),
+        "none": i18n.N_("no estimate"),
+    }.get(kind)
+    return _(text) if text else kind
 
 
 def range_text(r: RangeEstimate) -> str:
@@ -130,7 +131,7 @@ def range_text(r: RangeEstimate) -> str:
 
 
 def days_text(days: tuple[int, ...]) -> str:
-    return " and ".join(str(d) for d in days)
+    return _(" and ").join(str(d) for d in days)
 
 
 # --------------------------------------------------------------------------
@@ -496,15 +497,27 @@ def context_lines(
         return [a.context.message]
     src = ctx.source
     lines = [
-        f"Controlled evidence (context, not used in the calculation): {src.short_citation}, "
-        f"MSC versus control in {', '.join(t.value for t in src.failure_types)}; "
-        f"{src.articles} articles, {src.participants} participants; randomised and cohort "
-        f"studies; doi:{src.doi} (evidence {ctx.evidence_version})."
+        _(
+            "Controlled evidence (context, not used in the calculation): {citation}, MSC versus"
+            " control in {types}; {articles} articles, {participants} participants; randomised"
+            " and cohort studies; doi:{doi} (evidence {version})."
+        ).format(
+            citation=src.short_citation,
+            types=", ".join(t.value for t in src.failure_types),
+            articles=src.articles,
+            participants=src.participants,
+            doi=src.doi,
+            version=ctx.evidence_version,
+        )
     ]
     for o in ctx.outcomes:
         if o.outcome in outcomes:
-            lines.append(f"{o.outcome} at {o.time}: {o.as_printed}, {o.p_as_printed}")
-    lines.append(ctx.why_different)
+            lines.append(
+                _("{outcome} at {time}: {as_printed}, {p}").format(
+                    outcome=_(o.outcome), time=o.time, as_printed=o.as_printed, p=o.p_as_printed
+                )
+            )
+    lines.append(_(ctx.why_different))
     return lines
 
 
@@ -520,13 +533,14 @@ def input_line(a: Assessment) -> str:
     tbil = f"TBIL {entered(i.tbil_entered)} {unit_label(i.tbil_unit.value)}"
     if i.tbil_unit is TbilUnit.MG_DL:
         tbil += f" (= {entered(i.tbil_umol_l)} μmol/L)"  # 4.594 mg/dL = 78.5574, not 78.6
-    meld = f"baseline MELD {i.meld}" + (
-        " (classic MELD from labs)" if i.meld_source == "labs" else ""
-    )
+    if i.meld_source == "labs":
+        meld = _("baseline MELD {meld} (classic MELD from labs)").format(meld=i.meld)
+    else:
+        meld = _("baseline MELD {meld}").format(meld=i.meld)
     parts = [i.failure_type.value, meld, alt, tbil]
     if i.transplant_date is not None:
-        parts.append(f"MSCT date {date_both(i.transplant_date)}")
-    return "; ".join(parts)
+        parts.append(_("MSCT date {date}").format(date=date_both(i.transplant_date)))
+    return _("; ").join(parts)
 
 
 def lab_text(value: float, unit: str) -> str:
@@ -589,25 +603,33 @@ def meld_text(result: MeldResult) -> str:
 
 
 def _score(value: int | None) -> str:
-    return "not calculated (inputs missing)" if value is None else str(value)
+    return _("not calculated (inputs missing)") if value is None else str(value)
 
 
 def stratum_text(a: Assessment) -> str | None:
     s = a.stratum
     if s is None:
         return None
-    larger = "larger" if s.this_group_larger else "smaller"
-    return (
-        f"Baseline MELD {s.group.replace('>=', '≥ ').replace('<', '< ')}: in the meta-analysis "
-        f"this group had the {larger} MELD decrease ({s.p_value}; group sizes and their "
-        "decreases not reported)."
-    )
+    group = s.group.replace(">=", "≥ ").replace("<", "< ")
+    if s.this_group_larger:
+        text = _(
+            "Baseline MELD {group}: in the meta-analysis this group had the larger MELD decrease"
+            " ({p}; group sizes and their decreases not reported)."
+        )
+    else:
+        text = _(
+            "Baseline MELD {group}: in the meta-analysis this group had the smaller MELD decrease"
+            " ({p}; group sizes and their decreases not reported)."
+        )
+    return text.format(group=group, p=s.p_value)
 
 
 def versions_text(a: Assessment) -> str:
-    text = f"calc {a.stamp.app_version} · evidence {a.stamp.evidence_version}"
+    text = _("calc {app} · evidence {evidence}").format(
+        app=a.stamp.app_version, evidence=a.stamp.evidence_version
+    )
     if a.stamp.context_evidence_version:
-        text += f" · context evidence {a.stamp.context_evidence_version}"
+        text += _(" · context evidence {version}").format(version=a.stamp.context_evidence_version)
     return text
 
 
@@ -615,24 +637,32 @@ def summary_text(a: Assessment) -> str:
     """The whole result in plain text (the command line, the JSON's summary_text)."""
     mr = a.meld_reduction
     lines = [
-        f"MSCT in liver failure: expected course ({versions_text(a)})",
-        f"Inputs: {input_line(a)}",
+        _("MSCT in liver failure: expected course ({versions})").format(versions=versions_text(a)),
+        _("Inputs: {inputs}").format(inputs=input_line(a)),
     ]
     if mr.available:
         lines.append(
-            f"Expected MELD after MSCT: {meld_after_text(a)} — {HEADLINE_WHAT} "
-            f"(baseline {meld_after_exact_text(a)})."
+            _("Expected MELD after MSCT: {value} — {what} (baseline {exact}).").format(
+                value=meld_after_text(a), what=_(HEADLINE_WHAT), exact=meld_after_exact_text(a)
+            )
         )
         lines.append(
-            f"Pooled {a.inputs.failure_type.value} MELD decrease: {mr.as_printed} as printed; "
-            f"{spread_kind_text(mr.spread_kind)}."
+            _("Pooled {type} MELD decrease: {as_printed} as printed; {spread}.").format(
+                type=a.inputs.failure_type.value,
+                as_printed=mr.as_printed,
+                spread=spread_kind_text(mr.spread_kind),
+            )
         )
         for r in mr.ranges:
             lines.append(f"  {range_kind_text(r.kind)}: {range_text(r)}. {r.assumption}")
     else:
-        lines.append(f"Expected MELD after MSCT: no estimate for {a.inputs.failure_type.value}.")
+        lines.append(
+            _("Expected MELD after MSCT: no estimate for {type}.").format(
+                type=a.inputs.failure_type.value
+            )
+        )
     if a.warnings:
-        lines.append("Warnings:")
+        lines.append(_("Warnings:"))
         lines.extend(f"  - {w.title}: {w.message}" for w in a.warnings)
     lines.extend(context_lines(a))
     strat = stratum_text(a)
@@ -640,34 +670,50 @@ def summary_text(a: Assessment) -> str:
         lines.append(strat)
     if a.scope_note:
         lines.append(a.scope_note)
-    lines.append("What the meta-analysis reports for the early markers:")
+    lines.append(_("What the meta-analysis reports for the early markers:"))
     if a.population_note:
         lines.append(f"  {a.population_note}")
-    alt_when = f"day {a.alt.check_day}" + (
+    alt_when = _("day {day}").format(day=a.alt.check_day) + (
         f", {date_both(a.alt.check_date)}" if a.alt.check_date else ""
     )
-    tbil_when = f"days {days_text(a.tbil.check_days)}" + (
+    tbil_when = _("days {days}").format(days=days_text(a.tbil.check_days)) + (
         f", {', '.join(date_both(d) for d in a.tbil.check_dates)}" if a.tbil.check_dates else ""
     )
-    lines.append(f"  ALT: {a.alt.finding} Date to check: {alt_when}.")
-    tbil_note = (
-        "" if a.tbil.informative else " This patient's baseline is already at or below that level."
+    lines.append(
+        _("  ALT: {finding} Date to check: {when}.").format(finding=a.alt.finding, when=alt_when)
     )
-    lines.append(f"  TBIL: {a.tbil.finding}{tbil_note} Dates to check: {tbil_when}.")
+    if a.tbil.informative:
+        tbil_line = _("  TBIL: {finding} Dates to check: {when}.")
+    else:
+        tbil_line = _(
+            "  TBIL: {finding} This patient's baseline is already at or below that level. Dates"
+            " to check: {when}."
+        )
+    lines.append(tbil_line.format(finding=a.tbil.finding, when=tbil_when))
     if a.labs is not None:
         lines.append(
-            f"MELD from labs: classic MELD {a.labs.meld}"
-            f"; MELD-Na {_score(a.labs.meld_na)}; MELD 3.0 {_score(a.labs.meld_3_0)}"
-            " (MELD-Na and MELD 3.0 for context only)."
+            _(
+                "MELD from labs: classic MELD {meld}; MELD-Na {meld_na}; MELD 3.0 {meld_3_0}"
+                " (MELD-Na and MELD 3.0 for context only)."
+            ).format(
+                meld=a.labs.meld, meld_na=_score(a.labs.meld_na), meld_3_0=_score(a.labs.meld_3_0)
+            )
         )
     if a.followup is not None and a.followup.markers:
-        lines.append("Follow-up:")
+        lines.append(_("Follow-up:"))
         lines.extend(f"  {m.symbol} {m.text}" for m in a.followup.markers)
     lines.append(
-        f"Basis: {a.stamp.short_citation}, doi:{a.stamp.doi} ({a.stamp.document_read}; "
-        f"{a.stamp.articles} articles, n = {a.stamp.patients}). "
-        "Before/after changes in treated patients, not versus control. "
-        "MSCT is investigational; decision support only, not for transplant allocation."
+        _(
+            "Basis: {citation}, doi:{doi} ({document}; {articles} articles, n = {patients})."
+            " Before/after changes in treated patients, not versus control. MSCT is"
+            " investigational; decision support only, not for transplant allocation."
+        ).format(
+            citation=a.stamp.short_citation,
+            doi=a.stamp.doi,
+            document=_(a.stamp.document_read),
+            articles=a.stamp.articles,
+            patients=a.stamp.patients,
+        )
     )
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -73,3 +74,19 @@ def test_an_unknown_lang_is_a_usage_error(run_cli: RunCli) -> None:
     result = run_cli("--lang", "fr", "assess", *PATIENT)
     assert result.exit_code == 2
     assert result.output.strip() == "calc: error: --lang must be one of en, zh-CN, not 'fr'"
+
+
+def test_the_plain_text_summary_in_chinese(run_cli: RunCli) -> None:
+    args = ["--failure-type", "ACLF", "--meld", "28", "--alt", "240", "--tbil", "320",
+            "--transplant-date", "2026-03-05"]  # fmt: skip
+    zh = run_cli("--lang", "zh-CN", "assess", *args).output
+    en = run_cli("assess", *args).output
+    assert "MSCT 后预期 MELD：约 13——" in zh and "（基线 28 − 14.93 = 13.07）" in zh
+    assert "MSCT 日期 2026-03-05 (2026年3月5日)" in zh
+    assert "Expected MELD after MSCT: about 13 — " in en and "5 March 2026" in en
+    # The same numbers in both, once the dates in words (which differ by design) are set aside.
+    numbers = re.compile(r"\d+(?:\.\d+)?")
+    zh_words = re.sub(r"\d{4}年\d{1,2}月\d{1,2}日", "", zh)
+    en_words = re.sub(r"\d{1,2} [A-Z][a-z]+ \d{4}", "", en)
+    assert zh_words != zh and en_words != en
+    assert sorted(numbers.findall(zh_words)) == sorted(numbers.findall(en_words))

@@ -89,7 +89,7 @@ def test_the_catalog_holds_no_message_the_code_no_longer_marks() -> None:
 # --------------------------------------------------------------------------
 # Numbers, units and placeholders survive translation (H-24)
 
-_PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%\([a-z_]+\)s")
+_PLACEHOLDER = re.compile(r"\{[a-z_0-9]+\}|%\([a-z_0-9]+\)s")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 UNITS = ("U/L", "μkat/L", "ukat/L", "μmol/L", "umol/L", "mg/dL", "g/dL", "g/L", "mmol/L", "KiB")
 
@@ -160,11 +160,11 @@ def test_h24_the_check_fails_a_translation_that_changes_a_number_or_placeholder(
 def test_h24_every_chinese_message_formats_with_the_english_values() -> None:
     """Each translation formats with exactly the values its English formats with."""
     for msgid, msgstr in _pairs():
-        names = set(re.findall(r"\{([a-z_]+)\}", msgid))
+        names = set(re.findall(r"\{([a-z_0-9]+)\}", msgid))
         if names:
             values = {n: f"<{n}>" for n in names}
             assert msgid.format(**values).count("<") == msgstr.format(**values).count("<")
-        percent = set(re.findall(r"%\(([a-z_]+)\)s", msgid))
+        percent = set(re.findall(r"%\(([a-z_0-9]+)\)s", msgid))
         if percent:
             values = {n: f"<{n}>" for n in percent}
             assert (msgid % values).count("<") == (msgstr % values).count("<")
