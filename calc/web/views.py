@@ -51,6 +51,11 @@ STATUS_WORDS = {
 }
 
 
+# The types by name where the page names the type of this patient: the code in English
+# ("ACLF"), the term with the code beside it in Chinese ("慢加急性肝衰竭 (ACLF)").
+TYPE_NAMES = (N_("ACLF"), N_("CLF"), N_("ALF"), N_("SALF"))
+
+
 @bp.app_context_processor
 def _display_helpers() -> dict[str, object]:
     return {

@@ -75,7 +75,7 @@ def test_lang_sets_a_strict_cookie_holding_only_the_language(client: FlaskClient
     assert _lang(again.get_data(as_text=True)) == "zh-CN"
     assert "Set-Cookie" not in again.headers
     result = client.post("/", data=GOOD, headers={"Accept-Language": "en"})
-    assert "MSCT 后的预期病程：ACLF" in result.get_data(as_text=True)
+    assert "MSCT 后的预期病程：慢加急性肝衰竭 (ACLF)" in result.get_data(as_text=True)
     # And ?lang=en switches back.
     back = client.get("/?lang=en", headers={"Accept-Language": "zh"})
     assert _lang(back.get_data(as_text=True)) == "en"
@@ -142,7 +142,7 @@ def test_the_chinese_form_labels_hints_and_errors(client: FlaskClient) -> None:
 def test_the_chinese_result_page(client: FlaskClient) -> None:
     data = {**GOOD, "transplant_date": "2026-03-05"}
     html = client.post("/", data=data, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert "MSCT 后的预期病程：ACLF" in html
+    assert "MSCT 后的预期病程：慢加急性肝衰竭 (ACLF)" in html
     assert '<strong class="headline-value">约 13</strong>' in html
     assert "基线 MELD 28：治疗患者中观察到的较基线下降" in html
     assert "2026年3月5日" in html  # dates in words follow the locale
