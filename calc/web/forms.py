@@ -117,9 +117,19 @@ def _day_field(api: str) -> Any:
     return _number_field(api, inputmode="numeric")
 
 
+# A date field's name in the page script's message ("Follow-up ALT: date taken must be ...").
+DATE_NAMES = {
+    "transplant_date": N_("Date of MSCT"),
+    "followup.alt_day15.date": N_("Follow-up ALT: date taken"),
+    "followup.tbil_day60.date": N_("Follow-up TBIL (day 60): date taken"),
+    "followup.tbil_day90.date": N_("Follow-up TBIL (day 90): date taken"),
+    "followup.meld.date": N_("Follow-up MELD: date taken"),
+}
+
+
 def _date_field(api: str) -> Any:
     field = BY_API[api]
-    taken = field.label.replace(": or date taken", ": date taken")
+    taken = lazy_gettext(DATE_NAMES[api])
     return StringField(
         _label(field), render_kw={**DATE_ATTRS, "data-date": taken}, description=_hint(field)
     )
@@ -172,7 +182,7 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     tbil_unit = _unit_field("tbil_unit")
     transplant_date = StringField(
         _label(BY_API["transplant_date"]),
-        render_kw={**DATE_ATTRS, "data-date": "Date of MSCT"},
+        render_kw={**DATE_ATTRS, "data-date": lazy_gettext(DATE_NAMES["transplant_date"])},
         description=_hint(BY_API["transplant_date"]),
     )
     patient_ref = _optional_text(

@@ -124,3 +124,28 @@ def test_h24_the_densest_chinese_printout_is_one_page_with_its_numbers(
             )
     finally:
         context.close()
+
+
+def test_the_page_scripts_words_are_chinese_too(browser: Any, server_url: str) -> None:
+    """The date check before submitting speaks the page's language (its words come from
+    the server as data-msg-* attributes; the script holds only English fallbacks)."""
+    context = browser.new_context(extra_http_headers=ZH)
+    page = context.new_page()
+    try:
+        page.goto(server_url + "/")
+        page.check("#failure_type-0")
+        page.fill("#meld", "28")
+        page.fill("#alt", "240")
+        page.fill("#tbil", "320")
+        page.fill("#transplant_date", "2026-02-30")
+        page.click("form.assessment-form button[type=submit]")
+        summary = page.locator("#error-summary")
+        summary.wait_for()
+        assert page.url.rstrip("/") == server_url  # not submitted
+        assert summary.locator("h2").inner_text() == "有 1 个日期存在问题"
+        message = "MSCT 日期必须是按 YYYY-MM-DD 填写的有效日期，例如 2026-03-05。"
+        assert message in summary.inner_text()
+        assert "错误：" in page.locator("#transplant_date-error").inner_text()
+        _assert_accessible(page, "client-side date error, zh-CN")
+    finally:
+        context.close()
