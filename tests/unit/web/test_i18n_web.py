@@ -259,3 +259,35 @@ def test_h24_input_is_parsed_the_same_way_in_both_languages(client: FlaskClient,
         r = client.post("/", data={**GOOD, "tbil": text}, headers={"Accept-Language": lang})
         status[lang] = r.status_code
     assert status["en"] == status["zh"]
+
+
+@pytest.mark.hazard("H-24")
+def test_h24_follow_up_worsening_is_worded_in_chinese_with_the_same_numbers(
+    client: FlaskClient,
+) -> None:
+    body = {
+        "failure_type": "ACLF",
+        "meld": 27,
+        "alt": 240,
+        "tbil": 320,
+        "transplant_date": "2026-01-10",
+        "followup": {
+            "alt_day15": {"value": 120, "day": 15},
+            "tbil_day60": {"value": 400, "day": 60},
+            "meld": {"value": 33, "date": "2026-01-24"},
+        },
+    }
+    en = client.post("/api/v1/assess", json=body).get_json()
+    zh = client.post("/api/v1/assess", json=body, headers={"Accept-Language": "zh"}).get_json()
+    assert _numbers(en) == _numbers(zh)
+    words = {w["code"]: w["message"] for w in zh["warnings"]}
+    assert words["meld_rose"] == "MELD 已从 27 升至 33 于第 14 天。"
+    assert words["tbil_rose"] == "TBil 已从 320 μmol/L 升至 400 μmol/L（+25 %） 于第 60 天。"
+    assert words["alt_fall_with_worsening"].startswith(
+        "ALT 下降（240 U/L → 120 U/L）而 MELD 和 TBIL 上升"
+    )
+    numbers = re.compile(r"\d+(?:\.\d+)?")
+    for w_en, w_zh in zip(en["warnings"], zh["warnings"], strict=True):
+        assert sorted(numbers.findall(w_en["message"])) == sorted(numbers.findall(w_zh["message"]))
+    for m_en, m_zh in zip(en["followup"]["markers"], zh["followup"]["markers"], strict=True):
+        assert sorted(numbers.findall(m_en["text"])) == sorted(numbers.findall(m_zh["text"]))
