@@ -29,6 +29,7 @@ from .inputs import (
     AltUnit,
     Range,
     TbilUnit,
+    show_bound,
 )
 from .meld import (
     ALBUMIN_RANGES,
@@ -70,7 +71,8 @@ class Field:
     # The form's description under the field: a marked message (N_), or a function
     # that words it in the current language (calc.core.i18n); "" for none.
     hint: str | Callable[[], str] = ""
-    cli_help: str = ""
+    # The command line's help: a marked message (N_), or a function that words it.
+    cli_help: str | Callable[[], str] = ""
     api_help: str = ""  # the description in the OpenAPI document
     # The allowed values by unit (one unit: keyed by the range's own unit).
     ranges: Mapping[str, Range] | None = None
@@ -88,12 +90,19 @@ class Field:
 
 def span(rng: Range) -> str:
     """A range as the command line's help writes it: ``6–40``."""
-    return rng.describe().removesuffix(rng.unit_label).strip().replace(" to ", "–")
+    return f"{show_bound(rng.low)}–{show_bound(rng.high)}"
 
 
 def hint_text(field: Field) -> str:
     """A field's hint in the current language."""
     return field.hint() if callable(field.hint) else gettext(field.hint) if field.hint else ""
+
+
+def cli_help_text(field: Field) -> str:
+    """A field's command-line help in the current language."""
+    if callable(field.cli_help):
+        return field.cli_help()
+    return gettext(field.cli_help) if field.cli_help else ""
 
 
 def ranges_hint(ranges: Mapping[str, Range]) -> str:
@@ -127,7 +136,10 @@ _BASELINE = (
     Field(
         "failure_type", N_("Type of liver failure"), Kind.CHOICE,
         form="failure_type", cli="--failure-type", cohort="failure_type",
-        cli_help=f"Type of liver failure: {FAILURE_TYPES_TEXT}.",
+        cli_help=lambda: gettext("Type of liver failure: {types}.").format(
+            types=", ".join(ft.value for ft in list(FailureType)[:-1])
+            + " " + gettext("or") + " " + list(FailureType)[-1].value
+        ),
         api_help="; ".join(f"{ft.value}: {text}" for ft, text in FAILURE_TYPE_DEFINITIONS.items()),
         choices=_units(FailureType), required=True,
     ),
@@ -137,7 +149,9 @@ _BASELINE = (
         hint=lambda: gettext("Whole number, {range}. Or compute it from labs below.").format(
             range=MELD_RANGE.describe()
         ),
-        cli_help=f"Baseline classic MELD, whole number {span(MELD_RANGE)} (or labs).",
+        cli_help=lambda: gettext("Baseline classic MELD, whole number {range} (or labs).").format(
+            range=span(MELD_RANGE)
+        ),
         api_help="Baseline classic MELD, a whole number.",
         ranges=_one(MELD_RANGE),
     ),
@@ -148,14 +162,14 @@ _BASELINE = (
             "Greater than zero: {ranges}. U/L in both unit systems "
             "(laboratories report ALT in U/L in both)."
         ).format(ranges=ranges_hint(_by_unit(ALT_RANGES))),
-        cli_help="ALT, in --alt-unit.",
+        cli_help=N_("ALT, in --alt-unit."),
         api_help=f"ALT in alt_unit. {allowed(_by_unit(ALT_RANGES))}",
         ranges=_by_unit(ALT_RANGES), required=True,
     ),
     Field(
         "alt_unit", N_("ALT unit"), Kind.UNIT,
         form="alt_unit", cli="--alt-unit", cohort="alt_unit",
-        cli_help="U/L or ukat/L.", api_help=f"Absent or null: {AltUnit.U_L.value}.",
+        cli_help=N_("U/L or ukat/L."), api_help=f"Absent or null: {AltUnit.U_L.value}.",
         choices=_units(AltUnit), default=AltUnit.U_L.value, preselected=AltUnit.U_L.value,
     ),
     Field(
@@ -164,14 +178,14 @@ _BASELINE = (
         hint=lambda: gettext("Greater than zero: {ranges}.").format(
             ranges=ranges_hint(_by_unit(TBIL_RANGES))
         ),
-        cli_help="Total bilirubin, in --tbil-unit.",
+        cli_help=N_("Total bilirubin, in --tbil-unit."),
         api_help=f"Total bilirubin in tbil_unit. {allowed(_by_unit(TBIL_RANGES))}",
         ranges=_by_unit(TBIL_RANGES), required=True,
     ),
     Field(
         "tbil_unit", N_("TBIL unit"), Kind.UNIT,
         form="tbil_unit", cli="--tbil-unit", cohort="tbil_unit",
-        cli_help="umol/L or mg/dL.", api_help=f"Absent or null: {TbilUnit.UMOL_L.value}.",
+        cli_help=N_("umol/L or mg/dL."), api_help=f"Absent or null: {TbilUnit.UMOL_L.value}.",
         choices=_units(TbilUnit), default=TbilUnit.UMOL_L.value,
         preselected=TbilUnit.UMOL_L.value,
     ),
@@ -181,7 +195,7 @@ _BASELINE = (
         hint=lambda: gettext("{date_format}. Gives the calendar date of each check.").format(
             date_format=gettext(DATE_HINT)
         ),
-        cli_help="Date of MSCT, YYYY-MM-DD (optional).",
+        cli_help=N_("Date of MSCT, YYYY-MM-DD (optional)."),
         api_help=f"Optional date of MSCT, YYYY-MM-DD, {DATE_LOW} to {DATE_HIGH}.",
     ),
 )  # fmt: skip
@@ -206,21 +220,22 @@ _LABS = (
         "labs.inr", N_("INR"), Kind.NUMBER,
         form="lab_inr", cli="--inr", cohort="labs_inr",
         hint=lambda: gettext("No unit, {range}.").format(range=INR_RANGE.describe()),
-        cli_help=f"INR (no unit), {span(INR_RANGE)}.", api_help=allowed(_one(INR_RANGE)),
+        cli_help=lambda: gettext("INR (no unit), {range}.").format(range=span(INR_RANGE)),
+        api_help=allowed(_one(INR_RANGE)),
         ranges=_one(INR_RANGE),
     ),
     Field(
         "labs.creatinine", N_("Creatinine"), Kind.NUMBER,
         form="lab_creatinine", cli="--creatinine", cohort="labs_creatinine",
         hint=lambda: f"{ranges_hint(_by_unit(CREATININE_RANGES))}.",
-        cli_help="Creatinine, in --creatinine-unit.",
+        cli_help=N_("Creatinine, in --creatinine-unit."),
         api_help=allowed(_by_unit(CREATININE_RANGES)),
         ranges=_by_unit(CREATININE_RANGES),
     ),
     Field(
         "labs.creatinine_unit", N_("Creatinine unit"), Kind.UNIT,
         form="lab_creatinine_unit", cli="--creatinine-unit", cohort="labs_creatinine_unit",
-        cli_help="mg/dL or umol/L (required with --creatinine).",
+        cli_help=N_("mg/dL or umol/L (required with --creatinine)."),
         choices=tuple(_by_unit(CREATININE_RANGES)), preselected=CreatinineUnit.UMOL_L.value,
     ),
     Field(
@@ -228,7 +243,7 @@ _LABS = (
         Kind.FLAG,
         form="lab_dialysis", cli="--dialysis", cohort="labs_dialysis",
         hint=N_("Sets creatinine to the formula's cap."),
-        cli_help="Dialysis at least twice in the past week (or 24 h of CVVHD).",
+        cli_help=N_("Dialysis at least twice in the past week (or 24 h of CVVHD)."),
         api_help="Dialysis at least twice in the past week, or 24 h of CVVHD.",
     ),
     Field(
@@ -237,7 +252,8 @@ _LABS = (
         hint=lambda: gettext("{range}. For MELD-Na and MELD 3.0.").format(
             range=SODIUM_RANGE.describe()
         ),
-        cli_help="Sodium, mmol/L (for MELD-Na, MELD 3.0).", api_help=allowed(_one(SODIUM_RANGE)),
+        cli_help=N_("Sodium, mmol/L (for MELD-Na, MELD 3.0)."),
+        api_help=allowed(_one(SODIUM_RANGE)),
         ranges=_one(SODIUM_RANGE),
     ),
     Field(
@@ -246,20 +262,20 @@ _LABS = (
         hint=lambda: gettext("{ranges}. For MELD 3.0.").format(
             ranges=ranges_hint(_by_unit(ALBUMIN_RANGES))
         ),
-        cli_help="Albumin, in --albumin-unit (MELD 3.0).",
+        cli_help=N_("Albumin, in --albumin-unit (MELD 3.0)."),
         api_help=allowed(_by_unit(ALBUMIN_RANGES)),
         ranges=_by_unit(ALBUMIN_RANGES),
     ),
     Field(
         "labs.albumin_unit", N_("Albumin unit"), Kind.UNIT,
         form="lab_albumin_unit", cli="--albumin-unit", cohort="labs_albumin_unit",
-        cli_help="g/dL or g/L (required with --albumin).",
+        cli_help=N_("g/dL or g/L (required with --albumin)."),
         choices=tuple(_by_unit(ALBUMIN_RANGES)), preselected=AlbuminUnit.G_L.value,
     ),
     Field(
         "labs.sex", N_("Sex (optional, for MELD 3.0)"), Kind.CHOICE,
         form="lab_sex", cli="--sex", cohort="labs_sex",
-        cli_help="female or male (MELD 3.0).",
+        cli_help=N_("female or male (MELD 3.0)."),
         choices=_units(Sex), preselected="",
     ),
 )  # fmt: skip
@@ -304,7 +320,8 @@ def _followup(
         Field(
             f"{prefix}.day", day_label, Kind.NUMBER,
             form=f"{form}_day", cli=f"{cli}-day", cohort=None,
-            hint=DAY_RANGE.describe, cli_help=f"Its day after MSCT ({span(DAY_RANGE)}).",
+            hint=DAY_RANGE.describe,
+            cli_help=lambda: gettext("Its day after MSCT ({range}).").format(range=span(DAY_RANGE)),
             ranges=_one(DAY_RANGE),
         ),
         Field(
@@ -313,7 +330,7 @@ def _followup(
             hint=lambda: gettext("{date_format} (needs the date of MSCT)").format(
                 date_format=gettext(DATE_HINT)
             ),
-            cli_help="Or its date, YYYY-MM-DD.",
+            cli_help=N_("Or its date, YYYY-MM-DD."),
         ),
     ]  # fmt: skip
     return tuple(fields)
@@ -327,7 +344,7 @@ _FOLLOWUP = (
             N_("Follow-up ALT: day after MSCT"), N_("Follow-up ALT: or date taken"),
         ),
         "fu_alt", "--alt-day15",
-        _by_unit(ALT_RANGES), _units(AltUnit), "Follow-up ALT at about day 15, in --alt-unit.",
+        _by_unit(ALT_RANGES), _units(AltUnit), N_("Follow-up ALT at about day 15, in --alt-unit."),
     ),
     *_followup(
         "tbil_day60",
@@ -338,7 +355,7 @@ _FOLLOWUP = (
         ),
         "fu_tbil60",
         "--tbil-day60", _by_unit(TBIL_RANGES), _units(TbilUnit),
-        "Follow-up TBIL at about day 60, in --tbil-unit.",
+        N_("Follow-up TBIL at about day 60, in --tbil-unit."),
     ),
     *_followup(
         "tbil_day90",
@@ -349,7 +366,7 @@ _FOLLOWUP = (
         ),
         "fu_tbil90",
         "--tbil-day90", _by_unit(TBIL_RANGES), _units(TbilUnit),
-        "Follow-up TBIL at about day 90, in --tbil-unit.",
+        N_("Follow-up TBIL at about day 90, in --tbil-unit."),
     ),
     *_followup(
         "meld",
@@ -358,7 +375,7 @@ _FOLLOWUP = (
             N_("Follow-up MELD: day after MSCT"), N_("Follow-up MELD: or date taken"),
         ),
         "fu_meld",
-        "--meld-followup", _one(MELD_RANGE), (), "Follow-up MELD (classic MELD points).",
+        "--meld-followup", _one(MELD_RANGE), (), N_("Follow-up MELD (classic MELD points)."),
     ),
 )  # fmt: skip
 

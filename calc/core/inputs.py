@@ -112,6 +112,11 @@ class Range:
         return self.low <= value <= self.high
 
 
+def show_bound(x: float) -> str:
+    """A bound as the messages write it: 6, 0.05, 50000."""
+    return _fmt(x)
+
+
 def _fmt(x: float) -> str:
     return f"{x:g}" if abs(x) < 1e6 else str(int(x))
 

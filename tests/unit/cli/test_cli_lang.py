@@ -90,3 +90,17 @@ def test_the_plain_text_summary_in_chinese(run_cli: RunCli) -> None:
     en_words = re.sub(r"\d{1,2} [A-Z][a-z]+ \d{4}", "", en)
     assert zh_words != zh and en_words != en
     assert sorted(numbers.findall(zh_words)) == sorted(numbers.findall(en_words))
+
+
+def test_the_help_in_chinese(run_cli: RunCli) -> None:
+    top = run_cli("--lang", "zh-CN", "--help").output
+    assert "肝衰竭间充质干细胞(MSC)移植（MSCT）后的预期病程。" in top
+    assert "启动生产服务器（gunicorn）" in top
+    assess = run_cli("--lang", "zh-CN", "assess", "--help").output
+    assert "基线经典 MELD，整数 6–40（或由化验值计算）。" in assess
+    assert "INR（无单位），0.5–20。" in assess
+    meld = run_cli("--lang", "zh-CN", "meld", "--help").output
+    assert "总胆红素，单位由 --bilirubin-unit 指定。" in meld
+    # And English stays as it was, whatever ran before in this process.
+    english = run_cli("assess", "--help").output
+    assert "Baseline classic MELD, whole number 6–40" in english
