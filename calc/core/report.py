@@ -550,6 +550,22 @@ def lab_text(value: float, unit: str) -> str:
 LAB_NAMES = {"inr": "INR"}
 
 
+def classic_working_line(result: MeldResult) -> str:
+    """The working of classic MELD in one line (the printout shows this one)."""
+    c = result.working.classic
+    return _(
+        "classic MELD used bilirubin {bilirubin} mg/dL, INR {inr}, creatinine {creatinine}"
+        " mg/dL; MELD(i) = {meld_i_exact} → {meld_i} → MELD {meld}"
+    ).format(
+        bilirubin=f"{c.bilirubin_mg_dl:g}",
+        inr=f"{c.inr:g}",
+        creatinine=f"{c.creatinine_mg_dl:g}",
+        meld_i_exact=f"{c.meld_i_unrounded:.3f}",
+        meld_i=c.meld_i,
+        meld=c.meld,
+    )
+
+
 def meld_working_lines(result: MeldResult) -> list[str]:
     """The working of the MELD scores, line by line (for text and the page)."""
     w = result.working
@@ -560,29 +576,48 @@ def meld_working_lines(result: MeldResult) -> list[str]:
             # A converted value to 6 significant digits (the JSON keeps full precision).
             line += f" = {lab.value_canonical:.6g} {unit_label(lab.unit_canonical)}"
         lines.append(line)
-    lines.append(f"dialysis ≥ 2× in the past week: {'yes' if w.dialysis else 'no'}")
-    c = w.classic
-    lines.append(
-        f"classic MELD used bilirubin {c.bilirubin_mg_dl:g} mg/dL, INR {c.inr:g}, "
-        f"creatinine {c.creatinine_mg_dl:g} mg/dL; MELD(i) = {c.meld_i_unrounded:.3f} → "
-        f"{c.meld_i} → MELD {c.meld}"
-    )
+    if w.dialysis:
+        lines.append(_("dialysis ≥ 2× in the past week: yes"))
+    else:
+        lines.append(_("dialysis ≥ 2× in the past week: no"))
+    lines.append(classic_working_line(result))
     if w.meld_na is not None:
         na = w.meld_na
+        if na.sodium_term_applied:
+            text = _("MELD-Na: MELD(i) {meld_i}, sodium {sodium} mmol/L → {exact} → {meld_na}")
+        else:
+            text = _("MELD-Na: MELD(i) {meld_i} ≤ {threshold}, sodium term not applied → {meld_na}")
         lines.append(
-            f"MELD-Na: MELD(i) {na.meld_i}"
-            + (
-                f", sodium {na.sodium_mmol_l:g} mmol/L → {na.unrounded:.2f} → {na.meld_na}"
-                if na.sodium_term_applied
-                else f" ≤ {MELD_NA.threshold}, sodium term not applied → {na.meld_na}"
+            text.format(
+                meld_i=na.meld_i,
+                sodium=f"{na.sodium_mmol_l:g}",
+                exact=f"{na.unrounded:.2f}",
+                meld_na=na.meld_na,
+                threshold=MELD_NA.threshold,
             )
         )
     if w.meld_3_0 is not None:
         m3 = w.meld_3_0
+        if m3.female:
+            text = _(
+                "MELD 3.0 (female): bilirubin {bilirubin}, INR {inr}, creatinine {creatinine},"
+                " sodium {sodium}, albumin {albumin} → {exact} → {meld_3_0}"
+            )
+        else:
+            text = _(
+                "MELD 3.0 (male): bilirubin {bilirubin}, INR {inr}, creatinine {creatinine},"
+                " sodium {sodium}, albumin {albumin} → {exact} → {meld_3_0}"
+            )
         lines.append(
-            f"MELD 3.0 ({'female' if m3.female else 'male'}): bilirubin {m3.bilirubin_mg_dl:g}, "
-            f"INR {m3.inr:g}, creatinine {m3.creatinine_mg_dl:g}, sodium {m3.sodium_mmol_l:g}, "
-            f"albumin {m3.albumin_g_dl:g} → {m3.unrounded:.2f} → {m3.meld_3_0}"
+            text.format(
+                bilirubin=f"{m3.bilirubin_mg_dl:g}",
+                inr=f"{m3.inr:g}",
+                creatinine=f"{m3.creatinine_mg_dl:g}",
+                sodium=f"{m3.sodium_mmol_l:g}",
+                albumin=f"{m3.albumin_g_dl:g}",
+                exact=f"{m3.unrounded:.2f}",
+                meld_3_0=m3.meld_3_0,
+            )
         )
     lines += list(w.not_calculated)
     lines += [f"bound applied: {b}" for b in w.bounds_applied]

@@ -16,6 +16,7 @@ from ..core.assessment import run
 from ..core.i18n import N_
 from ..core.report import (
     HEADLINE_WHAT,
+    classic_working_line,
     date_both,
     date_words,
     days_text,
@@ -77,6 +78,7 @@ def _display_helpers() -> dict[str, object]:
         "unit_label": unit_label,
         "failure_type_hints": FAILURE_TYPE_HINTS,
         "meld_working_lines": meld_working_lines,
+        "classic_working_line": classic_working_line,
         "status_words": STATUS_WORDS,
         "evidence": current_app.extensions["calc_evidence"],
     }
@@ -120,7 +122,9 @@ def submit() -> tuple[str, int]:
     # sheet says when it was made; it is shown, never stored.
     now = datetime.now().astimezone()
     offset = now.strftime("%z")  # +0100
-    assessed = f"{date_words(now.date())}, {now:%H:%M} (UTC{offset[:3]}:{offset[3:]})"
+    assessed = i18n.gettext("{date}, {time} (UTC{offset})").format(
+        date=date_words(now.date()), time=f"{now:%H:%M}", offset=f"{offset[:3]}:{offset[3:]}"
+    )
     msct = result.inputs.transplant_date
     reference = (form.patient_ref.data or "").strip()
     clinician = form["clinician"].data if "clinician" in form else ""
