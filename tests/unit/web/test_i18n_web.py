@@ -291,3 +291,26 @@ def test_h24_follow_up_worsening_is_worded_in_chinese_with_the_same_numbers(
         assert sorted(numbers.findall(w_en["message"])) == sorted(numbers.findall(w_zh["message"]))
     for m_en, m_zh in zip(en["followup"]["markers"], zh["followup"]["markers"], strict=True):
         assert sorted(numbers.findall(m_en["text"])) == sorted(numbers.findall(m_zh["text"]))
+
+
+def test_opening_a_saved_file_is_worded_in_chinese(client: FlaskClient) -> None:
+    import io
+
+    empty = client.post(
+        "/open",
+        data={"saved": (io.BytesIO(b""), "calc-assessment.json")},
+        headers={"Accept-Language": "zh"},
+        content_type="multipart/form-data",
+    )
+    assert empty.status_code == 422 and "文件为空。" in empty.get_data(as_text=True)
+    saved = client.post("/save", data={**GOOD, "patient_ref": "床 7"})
+    opened = client.post(
+        "/open",
+        data={"saved": (io.BytesIO(saved.data), "calc-assessment.json")},
+        headers={"Accept-Language": "zh"},
+        content_type="multipart/form-data",
+    )
+    html = opened.get_data(as_text=True)
+    assert opened.status_code == 200
+    assert "已打开 \u2068床 7\u2069 的评估，保存于 " in html
+    assert "请填入新的随访值，然后显示结果。" in html
