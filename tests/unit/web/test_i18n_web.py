@@ -314,3 +314,14 @@ def test_opening_a_saved_file_is_worded_in_chinese(client: FlaskClient) -> None:
     assert opened.status_code == 200
     assert "已打开 \u2068床 7\u2069 的评估，保存于 " in html
     assert "请填入新的随访值，然后显示结果。" in html
+
+
+def test_lab_errors_in_chinese(client: FlaskClient) -> None:
+    body = {"bilirubin": 2, "bilirubin_unit": "mg/dL", "inr": 35, "creatinine": 1.2}
+    r = client.post("/api/v1/meld", json=body, headers={"Accept-Language": "zh-CN"})
+    errors = r.get_json()["errors"]
+    assert r.status_code == 422
+    assert errors["creatinine_unit"] == ['必须填写肌酐单位："mg/dL" 或 "umol/L" (μmol/L)。']
+    assert errors["inr"][0].endswith(
+        "高于 20 的数值可能是以秒计的凝血酶原时间或以 % 计的 Quick 值：请输入 INR（无单位）。"
+    )
