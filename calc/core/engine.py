@@ -102,6 +102,10 @@ EVIDENCE_WORDS = (
         " not among them, and no MELD change is reported for it."
     ),
     N_(
+        "Patients with baseline MELD ≥ 20 had a larger MELD decrease after MSCT than those with"
+        " baseline MELD < 20; the sizes of the two decreases were not reported."
+    ),
+    N_(
         "The pooled MELD fall of Cao et al. 2018 is a before/after change in treated patients and"
         " includes whatever recovery standard care brings; the mean difference of Ding et al."
         " 2024 is MSC minus control, the part attributed to MSC in that analysis. They are"
@@ -199,7 +203,7 @@ def _stratum(inputs: PatientInputs, evidence: Evidence, t: TypeTable, ft: int) -
     return Stratum(
         group=f">={threshold:g}" if high else f"<{threshold:g}",
         threshold=threshold,
-        finding=comp.finding,
+        finding=gettext(comp.finding),
         p_value=comp.p_value.as_printed,
         this_group_larger=(comp.larger == f">={threshold:g}") == high,
     )

@@ -153,7 +153,7 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
         ),
         meld_reduction=jv.MeldReductionJson(
             available=mr.available,
-            what_it_is=HEADLINE_WHAT if mr.available else None,
+            what_it_is=_(HEADLINE_WHAT) if mr.available else None,
             mean=mr.mean,
             reported_spread=mr.reported_spread,
             spread_kind=mr.spread_kind,
@@ -291,11 +291,13 @@ def meld_used_view(a: Assessment) -> jv.MeldUsed:
         value=a.inputs.meld,
         score="classic MELD",
         source=a.inputs.meld_source,
-        how=MELD_SOURCES[a.inputs.meld_source],
+        how=_(MELD_SOURCES[a.inputs.meld_source]),
     )
 
 
-LABS_NOTE = "MELD-Na and MELD 3.0 are shown for context; the meta-analysis used classic MELD."
+LABS_NOTE = i18n.N_(
+    "MELD-Na and MELD 3.0 are shown for context; the meta-analysis used classic MELD."
+)
 
 
 def labs_view(a: Assessment) -> jv.Labs | None:
@@ -305,7 +307,7 @@ def labs_view(a: Assessment) -> jv.Labs | None:
         meld=a.labs.meld,
         meld_na=a.labs.meld_na,
         meld_3_0=a.labs.meld_3_0,
-        note=LABS_NOTE,
+        note=_(LABS_NOTE),
         working=working_view(a.labs),
     )
 
