@@ -9,6 +9,13 @@
   var UNIT_SYSTEM_KEY = "calc.unitSystem";
   var MIXED_UNITS = "The units below are mixed: check the unit beside each field.";
 
+  // The page's words come from the server in the page's language (data-msg-* on the form
+  // or the button); English here only if an attribute is missing.
+  function words(el, name, english) {
+    var value = el && el.getAttribute("data-msg-" + name);
+    return value || english;
+  }
+
   function storedUnitSystem() {
     try {
       var value = window.localStorage.getItem(UNIT_SYSTEM_KEY);
@@ -46,7 +53,7 @@
     function showCurrent() {
       var system = currentSystem();
       radios.forEach(function (r) { r.checked = r.value === system; });
-      var message = system ? "" : MIXED_UNITS;
+      var message = system ? "" : words(form, "mixed", MIXED_UNITS);
       if (status && status.textContent !== message) { status.textContent = message; }
     }
 
@@ -132,7 +139,8 @@
       field.insertBefore(p, hint ? hint.nextSibling : field.firstChild);
     }
     p.textContent = "";
-    p.appendChild(element("span", { "class": "error-tag" }, "Error:"));
+    p.appendChild(element("span", { "class": "error-tag" },
+      words(input.form, "error", "Error:")));
     p.appendChild(document.createTextNode(" " + message));
     p.setAttribute("data-client", "true");
     if (!field.classList.contains("field-error")) {
@@ -169,8 +177,11 @@
       id: "error-summary"
     });
     var n = problems.length;
+    var title = n === 1
+      ? words(form, "dates-one", "There is a problem with {n} date")
+      : words(form, "dates-other", "There is a problem with {n} dates");
     summary.appendChild(element("h2", { id: "error-summary-title" },
-      "There is a problem with " + n + " date" + (n === 1 ? "" : "s")));
+      title.replace("{n}", String(n))));
     var list = element("ul", {});
     problems.forEach(function (problem) {
       var item = element("li", {});
@@ -192,8 +203,9 @@
         clearDateError(input);
         var value = input.value.trim();
         if (value && !isCalendarDate(value)) {
-          var message = input.getAttribute("data-date") +
-            " must be a real calendar date written YYYY-MM-DD, e.g. 2026-03-05.";
+          var message = words(form, "date",
+            "{label} must be a real calendar date written YYYY-MM-DD, e.g. 2026-03-05.")
+            .replace("{label}", input.getAttribute("data-date"));
           showDateError(input, message);
           problems.push({ input: input, message: message });
         }
@@ -229,11 +241,13 @@
         box.select();
         if (navigator.clipboard && window.isSecureContext) {
           navigator.clipboard.writeText(box.value).then(
-            function () { done("Summary copied."); },
-            function () { done("Select the text and copy it with Ctrl+C."); }
+            function () { done(words(button, "copied", "Summary copied.")); },
+            function () {
+              done(words(button, "copy-failed", "Select the text and copy it with Ctrl+C."));
+            }
           );
         } else {
-          done("The text is selected: copy it with Ctrl+C.");
+          done(words(button, "selected", "The text is selected: copy it with Ctrl+C."));
         }
       });
     });

@@ -14,12 +14,14 @@ if [ "${1:-}" = "--fast" ]; then fast=1; shift; fi
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # System packages: Debian's chromium for the browser tests, poppler-utils to
-# read the printed PDFs, DejaVu fonts so pages render the same everywhere.
+# read the printed PDFs, DejaVu fonts so pages render the same everywhere, and
+# Noto CJK for the Chinese pages and printouts (no web fonts: installed fonts only).
 if [ "$fast" -eq 0 ]; then
   missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
   [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+  [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing ${missing[*]} with apt-get"
     as_root apt-get update -qq

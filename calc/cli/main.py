@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
-from ..core.fields import FIELDS, Adapter, Field, Kind, error_target
+from ..core import i18n
+from ..core.fields import FIELDS, Adapter, Field, Kind, cli_help_text, error_target
+from ..core.i18n import N_, gettext
 from ..version import __version__
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -21,7 +24,55 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-class _LazyGroup(click.Group):
+class _Option(click.Option):
+    """An option whose help is worded when the help is shown, in the command's language.
+
+    ``help_text``: a function giving the words, or a message marked with N_.
+    """
+
+    def __init__(self, *args: Any, help_text: Callable[[], str] | str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.help_text = help_text
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        source = self.help_text
+        if source:
+            self.help = source() if callable(source) else gettext(source)
+        return super().get_help_record(ctx)
+
+
+def _opt(*names: str, help_text: Callable[[], str] | str = "", **kwargs: Any) -> Callable[[_F], _F]:
+    decorate: Callable[[_F], _F] = click.option(*names, cls=_Option, help_text=help_text, **kwargs)
+    return decorate
+
+
+class _Words:
+    """A command whose help (a message marked with N_) is shown in the command's language."""
+
+    help: str | None
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        english = self.help
+        self.help = gettext(english) if english else english
+        try:
+            super().format_help_text(ctx, formatter)  # type: ignore[misc]
+        finally:
+            self.help = english
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        english = self.help
+        self.help = gettext(english) if english else english
+        try:
+            return str(super().get_short_help_str(limit))  # type: ignore[misc]
+        finally:
+            self.help = english
+
+
+class _Command(_Words, click.Command):
+    pass
+
+
+class _LazyGroup(_Words, click.Group):
     """Commands whose modules load only when used: ``cohort`` needs numpy, the rest do not."""
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {"cohort": ("calc.cli.cohort", "cohort_command")}
@@ -40,30 +91,64 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="calc")
-def main() -> None:
-    """Expected course after mesenchymal stem cell transplantation (MSCT) in liver failure.
+def _choose_language(ctx: click.Context, param: click.Parameter, lang: str | None) -> None:
+    """--lang, else LC_ALL, LC_MESSAGES or LANG: set first (eager), so help is in it too."""
+    if lang is None:
+        chosen = i18n.from_environment(dict(os.environ))
+    else:
+        found = i18n.parse_language(lang)
+        if found is None:
+            _fail(f"--lang must be one of {', '.join(i18n.TAGS.values())}, not {lang!r}")
+        chosen = found
+    # For this command only: the language is reset when the command ends (in-process callers).
+    ctx.with_resource(i18n.language(chosen))
 
-    Decision support for clinicians; MSCT is investigational. Evidence: Cao et al. 2018,
-    doi:10.1155/2018/9231710 (the calculation); Ding et al. 2024, doi:10.12449/JCH240822
-    (controlled evidence in ACLF, shown as context, never used in the calculation).
-    """
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=N_(
+        "Expected course after mesenchymal stem cell transplantation (MSCT) in liver failure."
+        "\n\nDecision support for clinicians; MSCT is investigational. Evidence: Cao et al. 2018,"
+        " doi:10.1155/2018/9231710 (the calculation); Ding et al. 2024, doi:10.12449/JCH240822"
+        " (controlled evidence in ACLF, shown as context, never used in the calculation)."
+    ),
+)
+@click.version_option(__version__, prog_name="calc")
+@_opt(
+    "--lang",
+    default=None,
+    metavar="LANG",
+    is_eager=True,
+    expose_value=False,
+    callback=_choose_language,
+    help_text=N_(
+        "Language of the output: en or zh-CN (also zh, zh-Hans). Default: from LC_ALL,"
+        " LC_MESSAGES or LANG, else English."
+    ),
+)
+def main() -> None:
+    """The ``calc`` command group (its help is the group's ``help``, in the language chosen)."""
 
 
 def _option(field: Field) -> Any:
     """The ``calc assess`` option of a field of the table (core.fields): name, help, default."""
     name = field.cli
     assert name is not None
+    words = _words_of(field)
     if field.kind is Kind.FLAG:
         flag = f"{name}/--no-{name.removeprefix('--')}"
-        return click.option(flag, default=False, show_default=True, help=field.cli_help)
+        return _opt(flag, default=False, show_default=True, help_text=words)
     if field.required:
-        return click.option(name, required=True, help=field.cli_help)
+        return _opt(name, required=True, help_text=words)
     # Lab units have no default, as in the API (calc.core.fields): a guessed unit is a silent slip.
     if field.default is None:
-        return click.option(name, default=None, help=field.cli_help)
-    return click.option(name, default=field.default, show_default=True, help=field.cli_help)
+        return _opt(name, default=None, help_text=words)
+    return _opt(name, default=field.default, show_default=True, help_text=words)
+
+
+def _words_of(field: Field) -> Callable[[], str]:
+    return lambda: cli_help_text(field)
 
 
 def _options(group: str) -> Callable[[_F], _F]:
@@ -107,18 +192,20 @@ def _load_evidence() -> Any:
         _fail(str(exc))
 
 
-@main.command()
+@main.command(
+    cls=_Command,
+    help=N_(
+        "Print the assessment of one patient (plain-text summary, or --json).\n\nGive --meld, or"
+        " the labs (--inr, --creatinine, ...; bilirubin is --tbil) to compute classic MELD; with"
+        " both, the typed MELD is used and a difference of more than one point is a warning."
+    ),
+)
 @_options("")
 @_lab_options
 @_options("followup")
-@click.option("--json", "as_json", is_flag=True, help="Print the full JSON instead of text.")
+@_opt("--json", "as_json", is_flag=True, help_text=N_("Print the full JSON instead of text."))
 def assess(**params: Any) -> None:
-    """Print the assessment of one patient (plain-text summary, or --json).
-
-    Give --meld, or the labs (--inr, --creatinine, ...; bilirubin is --tbil) to
-    compute classic MELD; with both, the typed MELD is used and a difference of
-    more than one point is a warning.
-    """
+    """``calc assess`` (its help is the command's ``help``, in the language chosen)."""
     from ..core.assessment import assemble, run, validate_request
     from ..core.inputs import InputError
     from ..core.report import summary_text, to_dict
@@ -141,13 +228,24 @@ def _meld_option(field: Field) -> Any:
     name = "--" + field.api.removeprefix("labs.").replace("_", "-")
     if field.kind is Kind.FLAG:
         flag = f"{name}/--no-{name.removeprefix('--')}"
-        return click.option(flag, default=False, show_default=True, help=field.cli_help)
+        return _opt(flag, default=False, show_default=True, help_text=_words_of(field))
     if field.cli is not None:
-        return click.option(name, default=None, help=field.cli_help)
+        return _opt(name, default=None, help_text=_words_of(field))
     # The labs' bilirubin stands in for the TBIL in ``calc assess``; here it is asked for.
     if field.kind is Kind.NUMBER:
-        return click.option(name, default=None, help=f"Total bilirubin, in {name}-unit.")
-    return click.option(name, default=None, help=f"{' or '.join(field.choices)} (required).")
+        return _opt(
+            name,
+            default=None,
+            help_text=lambda: gettext("Total bilirubin, in {option}-unit.").format(option=name),
+        )
+    choices = field.choices
+    return _opt(
+        name,
+        default=None,
+        help_text=lambda: gettext("{choices} (required).").format(
+            choices=(" " + gettext("or") + " ").join(choices)
+        ),
+    )
 
 
 def _meld_options(f: _F) -> _F:
@@ -156,15 +254,17 @@ def _meld_options(f: _F) -> _F:
     return f
 
 
-@main.command()
+@main.command(
+    cls=_Command,
+    help=N_(
+        "Classic MELD, MELD-Na and MELD 3.0 from labs, with the working.\n\nThe assessment uses"
+        " classic MELD (the score of the meta-analysis); MELD-Na and MELD 3.0 are for context."
+    ),
+)
 @_meld_options
-@click.option("--json", "as_json", is_flag=True, help="Print the scores and working as JSON.")
+@_opt("--json", "as_json", is_flag=True, help_text=N_("Print the scores and working as JSON."))
 def meld(**params: Any) -> None:
-    """Classic MELD, MELD-Na and MELD 3.0 from labs, with the working.
-
-    The assessment uses classic MELD (the score of the meta-analysis); MELD-Na
-    and MELD 3.0 are for context.
-    """
+    """``calc meld`` (its help is the command's ``help``, in the language chosen)."""
     from ..core.assessment import validate_labs_object
     from ..core.inputs import InputError
     from ..core.meld import compute_meld, working_as_dict
@@ -196,18 +296,21 @@ def meld(**params: Any) -> None:
         click.echo(meld_text(result))
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@main.command(
+    cls=_Command,
+    help=N_("Start the production server (gunicorn) and print the address to open."),
+)
+@_opt("--host", default="127.0.0.1", show_default=True, help_text=N_("Address to listen on."))
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
+@_opt(
     "--workers",
     default=None,
     type=click.IntRange(1, 64),
-    help="Worker processes (default: one per CPU core).",
+    help_text=N_("Worker processes (default: one per CPU core)."),
 )
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Start the production server (gunicorn) and print the address to open."""
+    """``calc serve`` (its help is the command's ``help``, in the language chosen)."""
     from ..web.server import run
 
     run(host=host, port=port, workers=workers, threads=threads)

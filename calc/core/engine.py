@@ -25,6 +25,7 @@ from .evidence import (
     MeldReductionEvidence,
     TbilMarkerEvidence,
 )
+from .i18n import N_, get_language, gettext
 from .inputs import UMOL_L_PER_MG_DL, PatientInputs, TbilUnit, umol_l_to_tbil_unit
 from .meld import MeldResult
 from .results import (
@@ -46,6 +47,8 @@ from .rules import (
     MELD_FLOOR,
     MELD_PLAUSIBLE_LOW,
     TBIL_DEFINITIONS,
+    TBIL_ULN_DEFINITION,
+    TBIL_ULN_UMOL_L,
     TypeTable,
     at_floor,
     expected_meld_after,
@@ -59,7 +62,7 @@ from .rules import (
     warning_flags,
 )
 
-INTENDED_USE = (
+INTENDED_USE = N_(
     "Decision support for clinicians caring for adults with liver failure who are "
     "considering or have received mesenchymal stem cell transplantation (MSCT). MSCT is "
     "investigational. The result summarises pooled before/after changes from one "
@@ -68,14 +71,46 @@ INTENDED_USE = (
 )
 
 # For types with no estimate: the result is silent on the decision that matters most there.
-NO_ESTIMATE_SCOPE_NOTE = (
+NO_ESTIMATE_SCOPE_NOTE = N_(
     "Nothing in this result addresses assessment for urgent liver transplantation."
 )
 
 LIMITS_FIXED = (
-    "The changes are before/after MSCT in treated patients, not differences against a "
-    "control group: they are not treatment effects versus standard care.",
-    "Only the abstract of the meta-analysis was available; every number is shown as printed there.",
+    N_(
+        "The changes are before/after MSCT in treated patients, not differences against a "
+        "control group: they are not treatment effects versus standard care."
+    ),
+    N_(
+        "Only the abstract of the meta-analysis was available; every number is shown as printed"
+        " there."
+    ),
+)
+
+# Words of the evidence files that the catalog translates; any other text of the files
+# (and every number) is shown as printed. The files stay the source of what is shown.
+EVIDENCE_WORDS = (
+    N_("abstract"),
+    N_("survival"),
+    N_("MELD score"),
+    N_(
+        "The meta-analysis names acute liver failure (ALF) as one of the three types of liver"
+        " failure but reports no MELD change for it."
+    ),
+    N_(
+        "The meta-analysis classifies liver failure into three types (ALF, ACLF, CLF); subacute"
+        " liver failure (SALF), a type of the Chinese Medical Association's 2024 guideline, is"
+        " not among them, and no MELD change is reported for it."
+    ),
+    N_(
+        "Patients with baseline MELD ≥ 20 had a larger MELD decrease after MSCT than those with"
+        " baseline MELD < 20; the sizes of the two decreases were not reported."
+    ),
+    N_(
+        "The pooled MELD fall of Cao et al. 2018 is a before/after change in treated patients and"
+        " includes whatever recovery standard care brings; the mean difference of Ding et al."
+        " 2024 is MSC minus control, the part attributed to MSC in that analysis. They are"
+        " different quantities and are never added, subtracted or merged."
+    ),
 )
 
 
@@ -168,7 +203,7 @@ def _stratum(inputs: PatientInputs, evidence: Evidence, t: TypeTable, ft: int) -
     return Stratum(
         group=f">={threshold:g}" if high else f"<{threshold:g}",
         threshold=threshold,
-        finding=comp.finding,
+        finding=gettext(comp.finding),
         p_value=comp.p_value.as_printed,
         this_group_larger=(comp.larger == f">={threshold:g}") == high,
     )
@@ -180,18 +215,28 @@ def _check_date(start: date | None, day: int) -> date | None:
 
 def alt_finding(alt: AltMarkerEvidence) -> str:
     """ALT in the source's words, for the pooled patients (never a forecast for this one)."""
-    size = "" if alt.size is not None else "; the size of the fall was not reported"
-    return (
-        f"In the pooled patients, ALT had fallen at about day {alt.check_day} "
-        f'("{alt.check_day_as_printed}", {alt.p_value.as_printed}){size}.'
+    if alt.size is not None:
+        text = gettext(
+            'In the pooled patients, ALT had fallen at about day {day} ("{as_printed}", {p}).'
+        )
+    else:
+        text = gettext(
+            'In the pooled patients, ALT had fallen at about day {day} ("{as_printed}",'
+            " {p}); the size of the fall was not reported."
+        )
+    return text.format(
+        day=alt.check_day, as_printed=alt.check_day_as_printed, p=alt.p_value.as_printed
     )
 
 
 def tbil_finding(tbil: TbilMarkerEvidence) -> str:
-    return (
-        f"In the pooled patients, TBIL had declined to a stable level of "
-        f'{tbil.pooled_level_as_printed} at "{tbil.check_days_as_printed}" '
-        f"({tbil.p_value.as_printed})."
+    return gettext(
+        'In the pooled patients, TBIL had declined to a stable level of {level} at "{as_printed}"'
+        " ({p})."
+    ).format(
+        level=tbil.pooled_level_as_printed,
+        as_printed=tbil.check_days_as_printed,
+        p=tbil.p_value.as_printed,
     )
 
 
@@ -261,92 +306,110 @@ def _tbil_below_type_definition(w: _Seen) -> str:
     inputs, ft = w.inputs, w.inputs.failure_type
     definition = TBIL_DEFINITIONS[ft]
     entered = f"{inputs.tbil_entered:g}"
+    would_be = gettext("{entered} would be {other}")
     if inputs.tbil_unit is TbilUnit.UMOL_L:
         other = f"{inputs.tbil_entered * UMOL_L_PER_MG_DL:.4g} μmol/L"
-        shown, slip = f"{entered} μmol/L", f"{entered} mg/dL would be {other}"
+        shown, slip = f"{entered} μmol/L", would_be.format(entered=f"{entered} mg/dL", other=other)
     else:
         other = f"{inputs.tbil_entered / UMOL_L_PER_MG_DL:.3g} mg/dL"
-        shown, slip = f"{entered} mg/dL", f"{entered} μmol/L would be {other}"
+        shown, slip = f"{entered} mg/dL", would_be.format(entered=f"{entered} μmol/L", other=other)
     level = definition.level_umol_l
-    return (
-        f"TBIL {shown} is below {level:g} μmol/L ({level / UMOL_L_PER_MG_DL:.3g} mg/dL), "
-        f"the bilirubin that defines {ft.value}: {definition.text}. Check the unit and "
-        f"the diagnosis ({slip})."
+    if ft is FailureType.ACLF:
+        text = gettext(definition.text)
+    else:
+        text = gettext(TBIL_ULN_DEFINITION).format(type=ft.value, uln=f"{TBIL_ULN_UMOL_L:g}")
+    return gettext(
+        "TBIL {shown} is below {level} μmol/L ({level_mg_dl} mg/dL), the bilirubin that defines"
+        " {type}: {definition}. Check the unit and the diagnosis ({slip})."
+    ).format(
+        shown=shown,
+        level=f"{level:g}",
+        level_mg_dl=f"{level / UMOL_L_PER_MG_DL:.3g}",
+        type=ft.value,
+        definition=text,
+        slip=slip,
     )
 
 
 def _meld_below_10(w: _Seen) -> str:
-    return (
-        f"Baseline MELD {w.inputs.meld} is below {MELD_PLAUSIBLE_LOW}, unusual in liver "
-        f"failure of any type: check the score (classic MELD) and the diagnosis."
-    )
+    return gettext(
+        "Baseline MELD {meld} is below {low}, unusual in liver failure of any type: check the"
+        " score (classic MELD) and the diagnosis."
+    ).format(meld=w.inputs.meld, low=MELD_PLAUSIBLE_LOW)
 
 
 def _alt_below_5(w: _Seen) -> str:
-    return (
-        f"ALT {w.inputs.alt_u_l:g} U/L is below {ALT_PLAUSIBLE_LOW_U_L:g} U/L, lower than "
-        "laboratories report in practice: check the value and the unit (a thousands "
-        "separator written as a point turns 1,200 into 1.200)."
-    )
+    return gettext(
+        "ALT {alt} U/L is below {low} U/L, lower than laboratories report in practice: check"
+        " the value and the unit (a thousands separator written as a point turns 1,200 into"
+        " 1.200)."
+    ).format(alt=f"{w.inputs.alt_u_l:g}", low=f"{ALT_PLAUSIBLE_LOW_U_L:g}")
 
 
 # The limits of the evidence for this patient.
 
 
 def _no_estimate(w: _Seen) -> str:
-    return (
-        f"No estimate for {w.inputs.failure_type.value}: {w.mr.unavailable_reason} No number "
-        "from another group is used in its place."
-    )
+    reason = gettext(w.mr.unavailable_reason) if w.mr.unavailable_reason else ""
+    return gettext(
+        "No estimate for {type}: {reason} No number from another group is used in its place."
+    ).format(type=w.inputs.failure_type.value, reason=reason)
 
 
 def _meld_after_floor(w: _Seen) -> str:
     ft, threshold = w.inputs.failure_type.value, w.evidence.baseline_meld.threshold
-    return (
-        f"The pooled {ft} MELD decrease ({w.mr.mean:g}) is larger than this baseline "
-        f"MELD of {w.inputs.meld} allows: MELD cannot fall below {MELD_FLOOR}, so the "
-        f"expected MELD after MSCT is shown as {MELD_FLOOR}. The larger decreases were "
-        f"seen at baseline MELD ≥ {threshold:g}."
+    return gettext(
+        "The pooled {type} MELD decrease ({mean}) is larger than this baseline MELD of {meld}"
+        " allows: MELD cannot fall below {floor}, so the expected MELD after MSCT is shown as"
+        " {floor}. The larger decreases were seen at baseline MELD ≥ {threshold}."
+    ).format(
+        type=ft,
+        mean=f"{w.mr.mean:g}",
+        meld=w.inputs.meld,
+        floor=MELD_FLOOR,
+        threshold=f"{threshold:g}",
     )
 
 
 def _baseline_meld_below_20(w: _Seen) -> str:
     ft, comp = w.inputs.failure_type.value, w.evidence.baseline_meld
     threshold = comp.threshold
-    return (
-        f"{ft} with baseline MELD below {threshold:g}: the meta-analysis found "
-        f"smaller MELD decreases at baseline < {threshold:g} than at ≥ {threshold:g} "
-        f"({comp.p_value.as_printed}), so the pooled {ft} "
-        "decrease probably overstates the change for this patient."
-    )
+    return gettext(
+        "{type} with baseline MELD below {threshold}: the meta-analysis found smaller MELD"
+        " decreases at baseline < {threshold} than at ≥ {threshold} ({p}), so the pooled {type}"
+        " decrease probably overstates the change for this patient."
+    ).format(type=ft, threshold=f"{threshold:g}", p=comp.p_value.as_printed)
 
 
 def _spread_exceeds_mean(w: _Seen) -> str:
-    return (
-        f"The reported ± for {w.inputs.failure_type.value} ({w.mr.reported_spread:g}) is as "
-        f"large as the mean decrease ({w.mr.mean:g}): if ± is an SD or an SE, as is usual, "
-        "individual patients vary at least this much, and some may not improve."
+    return gettext(
+        "The reported ± for {type} ({spread}) is as large as the mean decrease ({mean}): if ±"
+        " is an SD or an SE, as is usual, individual patients vary at least this much, and"
+        " some may not improve."
+    ).format(
+        type=w.inputs.failure_type.value, spread=f"{w.mr.reported_spread:g}", mean=f"{w.mr.mean:g}"
     )
 
 
 def _tbil_at_or_below_pooled(w: _Seen) -> str:
     inputs, pooled = w.inputs, w.evidence.tbil.pooled_level_as_printed
-    return (
-        f"Baseline TBIL ({_tbil_text(inputs.tbil_umol_l, inputs.tbil_unit)}) is already at "
-        f"or below the pooled level of "
-        f"{_tbil_text(w.tbil.pooled_level_umol_l, inputs.tbil_unit, pooled)}"
-        " reached at 2 and 3 months: the TBIL marker is not informative for this patient."
+    return gettext(
+        "Baseline TBIL ({baseline}) is already at or below the pooled level of {pooled} reached"
+        " at 2 and 3 months: the TBIL marker is not informative for this patient."
+    ).format(
+        baseline=_tbil_text(inputs.tbil_umol_l, inputs.tbil_unit),
+        pooled=_tbil_text(w.tbil.pooled_level_umol_l, inputs.tbil_unit, pooled),
     )
 
 
 def _meld_labs_disagree(w: _Seen) -> str:
     assert w.labs is not None  # the rule raises it only with labs
     meld, labs_meld = w.inputs.meld, w.labs.meld
-    return (
-        f"The typed baseline MELD ({meld}) and the classic MELD computed from the "
-        f"labs ({labs_meld}) differ by {abs(labs_meld - meld)} points; the typed "
-        "value is used. Check the MELD and the labs."
-    )
+    return gettext(
+        "The typed baseline MELD ({meld}) and the classic MELD computed from the labs"
+        " ({labs_meld}) differ by {difference} points; the typed value is used. Check the MELD"
+        " and the labs."
+    ).format(meld=meld, labs_meld=labs_meld, difference=abs(labs_meld - meld))
 
 
 _WORDS: dict[str, Callable[[_Seen], str]] = {
@@ -383,6 +446,7 @@ def _derivation(evidence: Evidence, mr: MeldReduction) -> tuple[str, ...]:
         evidence.baseline_meld,
         evidence.alt,
         evidence.tbil,
+        get_language(),
     )
 
 
@@ -392,39 +456,62 @@ def _derivation_of(
     baseline_meld: Comparison,
     alt: AltMarkerEvidence,
     tbil: TbilMarkerEvidence,
+    language: str,  # the cache's key: the words differ by language
 ) -> tuple[str, ...]:
     """How each number is derived: the same for every patient of a failure type."""
     steps = [
-        "Inputs are converted to U/L (ALT; 1 μkat/L = 60 U/L) and μmol/L (TBIL; "
-        f"1 mg/dL = {UMOL_L_PER_MG_DL:g} μmol/L) before use.",
+        gettext(
+            "Inputs are converted to U/L (ALT; 1 μkat/L = 60 U/L) and μmol/L (TBIL;"
+            " 1 mg/dL = {factor} μmol/L) before use."
+        ).format(factor=f"{UMOL_L_PER_MG_DL:g}"),
     ]
     if mr.available:
         steps.append(
-            f"Expected MELD decrease: the pooled {mr.failure_type.value} value as printed "
-            f"({mr.as_printed}, {mr.where}). Expected MELD after MSCT = baseline MELD − "
-            f"{mr.mean:g}, exact, bounded to {MELD_FLOOR}–{MELD_CAP}, then shown as a whole "
-            "number (half up) because MELD is a whole-number score. The time point of the "
-            "fall was not reported.",
+            gettext(
+                "Expected MELD decrease: the pooled {type} value as printed ({as_printed},"
+                " {where}). Expected MELD after MSCT = baseline MELD − {mean}, exact, bounded to"
+                " {floor}–{cap}, then shown as a whole number (half up) because MELD is a"
+                " whole-number score. The time point of the fall was not reported."
+            ).format(
+                type=mr.failure_type.value,
+                as_printed=mr.as_printed,
+                where=gettext(mr.where),
+                mean=f"{mr.mean:g}",
+                floor=MELD_FLOOR,
+                cap=MELD_CAP,
+            ),
         )
         steps.append(
-            f"Baseline stratum: baseline MELD compared with {baseline_meld.threshold:g}; "
-            "the finding is reported without group sizes "
-            f"({baseline_meld.p_value.as_printed})."
+            gettext(
+                "Baseline stratum: baseline MELD compared with {threshold}; the finding is"
+                " reported without group sizes ({p})."
+            ).format(threshold=f"{baseline_meld.threshold:g}", p=baseline_meld.p_value.as_printed)
         )
     else:
         steps.append(
-            f"Expected MELD decrease: none; the evidence has no estimate for "
-            f"{mr.failure_type.value}, and no other type's number is used."
+            gettext(
+                "Expected MELD decrease: none; the evidence has no estimate for {type}, and no"
+                " other type's number is used."
+            ).format(type=mr.failure_type.value)
         )
     steps += [
-        f'ALT marker: the source reports a fall at "{alt.check_day_as_printed}", read as '
-        f"about day {alt.check_day}; direction only, for the pooled patients.",
-        f"TBIL marker: the source reports a pooled level of {tbil.pooled_level_as_printed} at "
-        f'"{tbil.check_days_as_printed}", read as days '
-        f"{' and '.join(str(d) for d in tbil.check_days)}.",
-        "Check dates = date of MSCT + check day, when the date of MSCT is given. Reading "
-        '"half a month" as day 15 and "2 and 3 months" as days 60 and 90, and the day windows '
-        "for follow-up values, are this calculator's own.",
+        gettext(
+            'ALT marker: the source reports a fall at "{as_printed}", read as about day {day};'
+            " direction only, for the pooled patients."
+        ).format(as_printed=alt.check_day_as_printed, day=alt.check_day),
+        gettext(
+            'TBIL marker: the source reports a pooled level of {level} at "{as_printed}", read'
+            " as days {days}."
+        ).format(
+            level=tbil.pooled_level_as_printed,
+            as_printed=tbil.check_days_as_printed,
+            days=gettext(" and ").join(str(d) for d in tbil.check_days),
+        ),
+        gettext(
+            'Check dates = date of MSCT + check day, when the date of MSCT is given. Reading "half'
+            ' a month" as day 15 and "2 and 3 months" as days 60 and 90, and the day windows for'
+            " follow-up values, are this calculator's own."
+        ),
     ]
     return tuple(steps)
 
@@ -439,6 +526,18 @@ def _limits(not_reported: tuple[str, ...]) -> tuple[str, ...]:
     return LIMITS_FIXED + tuple(f"Not reported: {_lower_first(n)}" for n in not_reported)
 
 
+def limits_text(limits: tuple[str, ...]) -> tuple[str, ...]:
+    """The limits in the current language (the files' own sentences as printed)."""
+    out = []
+    for limit in limits:
+        if limit.startswith("Not reported: "):
+            item = limit.removeprefix("Not reported: ")
+            out.append(gettext("Not reported: {item}").format(item=item))
+        else:
+            out.append(gettext(limit))
+    return tuple(out)
+
+
 def context_for(evidence: Evidence, failure_type: FailureType) -> ContextView:
     """The controlled evidence for a type, kept apart from the pooled change."""
     ctx = evidence.context
@@ -446,19 +545,19 @@ def context_for(evidence: Evidence, failure_type: FailureType) -> ContextView:
         return ContextView(evidence=ctx, message="")
     return ContextView(
         evidence=None,
-        message=f"No controlled MELD estimate (MSC versus control) was found for "
-        f"{failure_type.value}.",
+        message=gettext(
+            "No controlled MELD estimate (MSC versus control) was found for {type}."
+        ).format(type=failure_type.value),
     )
 
 
 def _population_note(evidence: Evidence, failure_type: FailureType) -> str | None:
     if evidence.meld_reduction[failure_type].available:
         return None
-    return (
-        "The ALT and TBIL findings were reported for the pooled liver-failure population of "
-        f"the meta-analysis ({evidence.source.patients} patients); there are no "
-        f"{failure_type.value}-specific data."
-    )
+    return gettext(
+        "The ALT and TBIL findings were reported for the pooled liver-failure population of the"
+        " meta-analysis ({patients} patients); there are no {type}-specific data."
+    ).format(patients=evidence.source.patients, type=failure_type.value)
 
 
 def assess(
@@ -503,11 +602,11 @@ def assess(
             context_doi=ctx.source.doi if ctx else None,
         ),
         derivation=_derivation(evidence, mr),
-        limits=_limits(evidence.not_reported),
-        intended_use=INTENDED_USE,
+        limits=limits_text(_limits(evidence.not_reported)),
+        intended_use=gettext(INTENDED_USE),
         context=context_for(evidence, inputs.failure_type),
         population_note=_population_note(evidence, inputs.failure_type),
-        scope_note=None if mr.available else NO_ESTIMATE_SCOPE_NOTE,
+        scope_note=None if mr.available else gettext(NO_ESTIMATE_SCOPE_NOTE),
         labs=labs,
         followup=followup,
     )

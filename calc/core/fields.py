@@ -11,12 +11,13 @@ adapter shows come from the same numbers the core checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from .evidence import FailureType
+from .i18n import N_, gettext
 from .inputs import (
     ALT_RANGES,
     DATE_HIGH,
@@ -28,6 +29,7 @@ from .inputs import (
     AltUnit,
     Range,
     TbilUnit,
+    show_bound,
 )
 from .meld import (
     ALBUMIN_RANGES,
@@ -66,8 +68,11 @@ class Field:
     form: str | None
     cli: str | None
     cohort: str | None
-    hint: str = ""  # the form's description under the field
-    cli_help: str = ""
+    # The form's description under the field: a marked message (N_), or a function
+    # that words it in the current language (calc.core.i18n); "" for none.
+    hint: str | Callable[[], str] = ""
+    # The command line's help: a marked message (N_), or a function that words it.
+    cli_help: str | Callable[[], str] = ""
     api_help: str = ""  # the description in the OpenAPI document
     # The allowed values by unit (one unit: keyed by the range's own unit).
     ranges: Mapping[str, Range] | None = None
@@ -85,11 +90,23 @@ class Field:
 
 def span(rng: Range) -> str:
     """A range as the command line's help writes it: ``6–40``."""
-    return rng.describe().removesuffix(rng.unit_label).strip().replace(" to ", "–")
+    return f"{show_bound(rng.low)}–{show_bound(rng.high)}"
+
+
+def hint_text(field: Field) -> str:
+    """A field's hint in the current language."""
+    return field.hint() if callable(field.hint) else gettext(field.hint) if field.hint else ""
+
+
+def cli_help_text(field: Field) -> str:
+    """A field's command-line help in the current language."""
+    if callable(field.cli_help):
+        return field.cli_help()
+    return gettext(field.cli_help) if field.cli_help else ""
 
 
 def ranges_hint(ranges: Mapping[str, Range]) -> str:
-    return " or ".join(r.describe() for r in ranges.values())
+    return (" " + gettext("or") + " ").join(r.describe() for r in ranges.values())
 
 
 def allowed(ranges: Mapping[str, Range]) -> str:
@@ -113,61 +130,72 @@ def _units(enum: type[StrEnum]) -> tuple[str, ...]:
 FAILURE_TYPES_TEXT = (
     ", ".join(ft.value for ft in list(FailureType)[:-1]) + f" or {list(FailureType)[-1].value}"
 )
-DATE_HINT = "YYYY-MM-DD, e.g. 2026-03-05"
+DATE_HINT = N_("YYYY-MM-DD, e.g. 2026-03-05")
 
 _BASELINE = (
     Field(
-        "failure_type", "Type of liver failure", Kind.CHOICE,
+        "failure_type", N_("Type of liver failure"), Kind.CHOICE,
         form="failure_type", cli="--failure-type", cohort="failure_type",
-        cli_help=f"Type of liver failure: {FAILURE_TYPES_TEXT}.",
+        cli_help=lambda: gettext("Type of liver failure: {types}.").format(
+            types=", ".join(ft.value for ft in list(FailureType)[:-1])
+            + " " + gettext("or") + " " + list(FailureType)[-1].value
+        ),
         api_help="; ".join(f"{ft.value}: {text}" for ft, text in FAILURE_TYPE_DEFINITIONS.items()),
         choices=_units(FailureType), required=True,
     ),
     Field(
-        "meld", "Baseline MELD (classic MELD, points)", Kind.NUMBER,
+        "meld", N_("Baseline MELD (classic MELD, points)"), Kind.NUMBER,
         form="meld", cli="--meld", cohort="meld",
-        hint=f"Whole number, {MELD_RANGE.describe()}. Or compute it from labs below.",
-        cli_help=f"Baseline classic MELD, whole number {span(MELD_RANGE)} (or labs).",
+        hint=lambda: gettext("Whole number, {range}. Or compute it from labs below.").format(
+            range=MELD_RANGE.describe()
+        ),
+        cli_help=lambda: gettext("Baseline classic MELD, whole number {range} (or labs).").format(
+            range=span(MELD_RANGE)
+        ),
         api_help="Baseline classic MELD, a whole number.",
         ranges=_one(MELD_RANGE),
     ),
     Field(
-        "alt", "ALT (alanine aminotransferase)", Kind.NUMBER,
+        "alt", N_("ALT (alanine aminotransferase)"), Kind.NUMBER,
         form="alt", cli="--alt", cohort="alt",
-        hint=(
-            f"Greater than zero: {ranges_hint(_by_unit(ALT_RANGES))}. U/L in both unit systems "
+        hint=lambda: gettext(
+            "Greater than zero: {ranges}. U/L in both unit systems "
             "(laboratories report ALT in U/L in both)."
-        ),
-        cli_help="ALT, in --alt-unit.",
+        ).format(ranges=ranges_hint(_by_unit(ALT_RANGES))),
+        cli_help=N_("ALT, in --alt-unit."),
         api_help=f"ALT in alt_unit. {allowed(_by_unit(ALT_RANGES))}",
         ranges=_by_unit(ALT_RANGES), required=True,
     ),
     Field(
-        "alt_unit", "ALT unit", Kind.UNIT,
+        "alt_unit", N_("ALT unit"), Kind.UNIT,
         form="alt_unit", cli="--alt-unit", cohort="alt_unit",
-        cli_help="U/L or ukat/L.", api_help=f"Absent or null: {AltUnit.U_L.value}.",
+        cli_help=N_("U/L or ukat/L."), api_help=f"Absent or null: {AltUnit.U_L.value}.",
         choices=_units(AltUnit), default=AltUnit.U_L.value, preselected=AltUnit.U_L.value,
     ),
     Field(
-        "tbil", "Total bilirubin (TBIL)", Kind.NUMBER,
+        "tbil", N_("Total bilirubin (TBIL)"), Kind.NUMBER,
         form="tbil", cli="--tbil", cohort="tbil",
-        hint=f"Greater than zero: {ranges_hint(_by_unit(TBIL_RANGES))}.",
-        cli_help="Total bilirubin, in --tbil-unit.",
+        hint=lambda: gettext("Greater than zero: {ranges}.").format(
+            ranges=ranges_hint(_by_unit(TBIL_RANGES))
+        ),
+        cli_help=N_("Total bilirubin, in --tbil-unit."),
         api_help=f"Total bilirubin in tbil_unit. {allowed(_by_unit(TBIL_RANGES))}",
         ranges=_by_unit(TBIL_RANGES), required=True,
     ),
     Field(
-        "tbil_unit", "TBIL unit", Kind.UNIT,
+        "tbil_unit", N_("TBIL unit"), Kind.UNIT,
         form="tbil_unit", cli="--tbil-unit", cohort="tbil_unit",
-        cli_help="umol/L or mg/dL.", api_help=f"Absent or null: {TbilUnit.UMOL_L.value}.",
+        cli_help=N_("umol/L or mg/dL."), api_help=f"Absent or null: {TbilUnit.UMOL_L.value}.",
         choices=_units(TbilUnit), default=TbilUnit.UMOL_L.value,
         preselected=TbilUnit.UMOL_L.value,
     ),
     Field(
-        "transplant_date", "Date of MSCT (optional)", Kind.DATE,
+        "transplant_date", N_("Date of MSCT (optional)"), Kind.DATE,
         form="transplant_date", cli="--transplant-date", cohort="transplant_date",
-        hint=f"{DATE_HINT}. Gives the calendar date of each check.",
-        cli_help="Date of MSCT, YYYY-MM-DD (optional).",
+        hint=lambda: gettext("{date_format}. Gives the calendar date of each check.").format(
+            date_format=gettext(DATE_HINT)
+        ),
+        cli_help=N_("Date of MSCT, YYYY-MM-DD (optional)."),
         api_help=f"Optional date of MSCT, YYYY-MM-DD, {DATE_LOW} to {DATE_HIGH}.",
     ),
 )  # fmt: skip
@@ -178,69 +206,76 @@ _BASELINE = (
 # pre-selects the SI unit (its unit systems switch it).
 _LABS = (
     Field(
-        "labs.bilirubin", "Bilirubin", Kind.NUMBER,
+        "labs.bilirubin", N_("Bilirubin"), Kind.NUMBER,
         form=None, cli=None, cohort="labs_bilirubin",
         api_help=allowed(_by_unit(BILIRUBIN_RANGES)),
         ranges=_by_unit(BILIRUBIN_RANGES), stands_in="tbil",
     ),
     Field(
-        "labs.bilirubin_unit", "Bilirubin unit", Kind.UNIT,
+        "labs.bilirubin_unit", N_("Bilirubin unit"), Kind.UNIT,
         form=None, cli=None, cohort="labs_bilirubin_unit",
         choices=tuple(_by_unit(BILIRUBIN_RANGES)), stands_in="tbil_unit",
     ),
     Field(
-        "labs.inr", "INR", Kind.NUMBER,
+        "labs.inr", N_("INR"), Kind.NUMBER,
         form="lab_inr", cli="--inr", cohort="labs_inr",
-        hint=f"No unit, {INR_RANGE.describe()}.",
-        cli_help=f"INR (no unit), {span(INR_RANGE)}.", api_help=allowed(_one(INR_RANGE)),
+        hint=lambda: gettext("No unit, {range}.").format(range=INR_RANGE.describe()),
+        cli_help=lambda: gettext("INR (no unit), {range}.").format(range=span(INR_RANGE)),
+        api_help=allowed(_one(INR_RANGE)),
         ranges=_one(INR_RANGE),
     ),
     Field(
-        "labs.creatinine", "Creatinine", Kind.NUMBER,
+        "labs.creatinine", N_("Creatinine"), Kind.NUMBER,
         form="lab_creatinine", cli="--creatinine", cohort="labs_creatinine",
-        hint=f"{ranges_hint(_by_unit(CREATININE_RANGES))}.",
-        cli_help="Creatinine, in --creatinine-unit.",
+        hint=lambda: f"{ranges_hint(_by_unit(CREATININE_RANGES))}.",
+        cli_help=N_("Creatinine, in --creatinine-unit."),
         api_help=allowed(_by_unit(CREATININE_RANGES)),
         ranges=_by_unit(CREATININE_RANGES),
     ),
     Field(
-        "labs.creatinine_unit", "Creatinine unit", Kind.UNIT,
+        "labs.creatinine_unit", N_("Creatinine unit"), Kind.UNIT,
         form="lab_creatinine_unit", cli="--creatinine-unit", cohort="labs_creatinine_unit",
-        cli_help="mg/dL or umol/L (required with --creatinine).",
+        cli_help=N_("mg/dL or umol/L (required with --creatinine)."),
         choices=tuple(_by_unit(CREATININE_RANGES)), preselected=CreatinineUnit.UMOL_L.value,
     ),
     Field(
-        "labs.dialysis", "Dialysis at least twice in the past week (or 24 h of CVVHD)", Kind.FLAG,
+        "labs.dialysis", N_("Dialysis at least twice in the past week (or 24 h of CVVHD)"),
+        Kind.FLAG,
         form="lab_dialysis", cli="--dialysis", cohort="labs_dialysis",
-        hint="Sets creatinine to the formula's cap.",
-        cli_help="Dialysis at least twice in the past week (or 24 h of CVVHD).",
+        hint=N_("Sets creatinine to the formula's cap."),
+        cli_help=N_("Dialysis at least twice in the past week (or 24 h of CVVHD)."),
         api_help="Dialysis at least twice in the past week, or 24 h of CVVHD.",
     ),
     Field(
-        "labs.sodium", "Sodium (mmol/L, optional)", Kind.NUMBER,
+        "labs.sodium", N_("Sodium (mmol/L, optional)"), Kind.NUMBER,
         form="lab_sodium", cli="--sodium", cohort="labs_sodium",
-        hint=f"{SODIUM_RANGE.describe()}. For MELD-Na and MELD 3.0.",
-        cli_help="Sodium, mmol/L (for MELD-Na, MELD 3.0).", api_help=allowed(_one(SODIUM_RANGE)),
+        hint=lambda: gettext("{range}. For MELD-Na and MELD 3.0.").format(
+            range=SODIUM_RANGE.describe()
+        ),
+        cli_help=N_("Sodium, mmol/L (for MELD-Na, MELD 3.0)."),
+        api_help=allowed(_one(SODIUM_RANGE)),
         ranges=_one(SODIUM_RANGE),
     ),
     Field(
-        "labs.albumin", "Albumin (optional)", Kind.NUMBER,
+        "labs.albumin", N_("Albumin (optional)"), Kind.NUMBER,
         form="lab_albumin", cli="--albumin", cohort="labs_albumin",
-        hint=f"{ranges_hint(_by_unit(ALBUMIN_RANGES))}. For MELD 3.0.",
-        cli_help="Albumin, in --albumin-unit (MELD 3.0).",
+        hint=lambda: gettext("{ranges}. For MELD 3.0.").format(
+            ranges=ranges_hint(_by_unit(ALBUMIN_RANGES))
+        ),
+        cli_help=N_("Albumin, in --albumin-unit (MELD 3.0)."),
         api_help=allowed(_by_unit(ALBUMIN_RANGES)),
         ranges=_by_unit(ALBUMIN_RANGES),
     ),
     Field(
-        "labs.albumin_unit", "Albumin unit", Kind.UNIT,
+        "labs.albumin_unit", N_("Albumin unit"), Kind.UNIT,
         form="lab_albumin_unit", cli="--albumin-unit", cohort="labs_albumin_unit",
-        cli_help="g/dL or g/L (required with --albumin).",
+        cli_help=N_("g/dL or g/L (required with --albumin)."),
         choices=tuple(_by_unit(ALBUMIN_RANGES)), preselected=AlbuminUnit.G_L.value,
     ),
     Field(
-        "labs.sex", "Sex (optional, for MELD 3.0)", Kind.CHOICE,
+        "labs.sex", N_("Sex (optional, for MELD 3.0)"), Kind.CHOICE,
         form="lab_sex", cli="--sex", cohort="labs_sex",
-        cli_help="female or male (MELD 3.0).",
+        cli_help=N_("female or male (MELD 3.0)."),
         choices=_units(Sex), preselected="",
     ),
 )  # fmt: skip
@@ -248,8 +283,7 @@ _LABS = (
 
 def _followup(
     key: str,
-    label: str,
-    short: str,
+    labels: tuple[str, str, str, str],
     form: str,
     cli: str,
     ranges: Mapping[str, Range],
@@ -263,31 +297,40 @@ def _followup(
     ``--tbil-unit``), and the form pre-selects the first unit (the baseline's default).
     """
     prefix = f"followup.{key}"
+    label, unit_label, day_label, date_label = labels
     whole = next(iter(ranges.values())).whole
     fields = [
         Field(
             f"{prefix}.value", label, Kind.NUMBER, form=form, cli=cli, cohort=None,
-            hint=f"Whole number, {ranges_hint(ranges)}." if whole else f"{ranges_hint(ranges)}.",
+            hint=(
+                (lambda: gettext("Whole number, {ranges}.").format(ranges=ranges_hint(ranges)))
+                if whole
+                else (lambda: f"{ranges_hint(ranges)}.")
+            ),
             cli_help=cli_help, ranges=ranges,
         ),
     ]  # fmt: skip
     if units:
         unit = Field(
-            f"{prefix}.unit", f"{short} unit", Kind.UNIT,
+            f"{prefix}.unit", unit_label, Kind.UNIT,
             form=f"{form}_unit", cli=None, cohort=None, choices=units, preselected=units[0],
         )  # fmt: skip
         fields.append(unit)
     fields += [
         Field(
-            f"{prefix}.day", f"{short}: day after MSCT", Kind.NUMBER,
+            f"{prefix}.day", day_label, Kind.NUMBER,
             form=f"{form}_day", cli=f"{cli}-day", cohort=None,
-            hint=DAY_RANGE.describe(), cli_help=f"Its day after MSCT ({span(DAY_RANGE)}).",
+            hint=DAY_RANGE.describe,
+            cli_help=lambda: gettext("Its day after MSCT ({range}).").format(range=span(DAY_RANGE)),
             ranges=_one(DAY_RANGE),
         ),
         Field(
-            f"{prefix}.date", f"{short}: or date taken", Kind.DATE,
+            f"{prefix}.date", date_label, Kind.DATE,
             form=f"{form}_date", cli=f"{cli}-date", cohort=None,
-            hint=f"{DATE_HINT} (needs the date of MSCT)", cli_help="Or its date, YYYY-MM-DD.",
+            hint=lambda: gettext("{date_format} (needs the date of MSCT)").format(
+                date_format=gettext(DATE_HINT)
+            ),
+            cli_help=N_("Or its date, YYYY-MM-DD."),
         ),
     ]  # fmt: skip
     return tuple(fields)
@@ -295,22 +338,44 @@ def _followup(
 
 _FOLLOWUP = (
     *_followup(
-        "alt_day15", "Follow-up ALT (about day 15)", "Follow-up ALT", "fu_alt", "--alt-day15",
-        _by_unit(ALT_RANGES), _units(AltUnit), "Follow-up ALT at about day 15, in --alt-unit.",
+        "alt_day15",
+        (
+            N_("Follow-up ALT (about day 15)"), N_("Follow-up ALT unit"),
+            N_("Follow-up ALT: day after MSCT"), N_("Follow-up ALT: or date taken"),
+        ),
+        "fu_alt", "--alt-day15",
+        _by_unit(ALT_RANGES), _units(AltUnit), N_("Follow-up ALT at about day 15, in --alt-unit."),
     ),
     *_followup(
-        "tbil_day60", "Follow-up TBIL (about day 60)", "Follow-up TBIL (day 60)", "fu_tbil60",
+        "tbil_day60",
+        (
+            N_("Follow-up TBIL (about day 60)"), N_("Follow-up TBIL (day 60) unit"),
+            N_("Follow-up TBIL (day 60): day after MSCT"),
+            N_("Follow-up TBIL (day 60): or date taken"),
+        ),
+        "fu_tbil60",
         "--tbil-day60", _by_unit(TBIL_RANGES), _units(TbilUnit),
-        "Follow-up TBIL at about day 60, in --tbil-unit.",
+        N_("Follow-up TBIL at about day 60, in --tbil-unit."),
     ),
     *_followup(
-        "tbil_day90", "Follow-up TBIL (about day 90)", "Follow-up TBIL (day 90)", "fu_tbil90",
+        "tbil_day90",
+        (
+            N_("Follow-up TBIL (about day 90)"), N_("Follow-up TBIL (day 90) unit"),
+            N_("Follow-up TBIL (day 90): day after MSCT"),
+            N_("Follow-up TBIL (day 90): or date taken"),
+        ),
+        "fu_tbil90",
         "--tbil-day90", _by_unit(TBIL_RANGES), _units(TbilUnit),
-        "Follow-up TBIL at about day 90, in --tbil-unit.",
+        N_("Follow-up TBIL at about day 90, in --tbil-unit."),
     ),
     *_followup(
-        "meld", "Follow-up MELD (classic MELD, points)", "Follow-up MELD", "fu_meld",
-        "--meld-followup", _one(MELD_RANGE), (), "Follow-up MELD (classic MELD points).",
+        "meld",
+        (
+            N_("Follow-up MELD (classic MELD, points)"), N_("Follow-up MELD unit"),
+            N_("Follow-up MELD: day after MSCT"), N_("Follow-up MELD: or date taken"),
+        ),
+        "fu_meld",
+        "--meld-followup", _one(MELD_RANGE), (), N_("Follow-up MELD (classic MELD points)."),
     ),
 )  # fmt: skip
 

@@ -19,6 +19,7 @@ from datetime import date
 from enum import StrEnum
 
 from .evidence import Evidence, FailureType
+from .i18n import N_, gettext
 from .inputs import (
     ALT_RANGES,
     DAY_RANGE,
@@ -64,10 +65,10 @@ class FollowupKey(StrEnum):
 
 
 FIELD_LABELS = {
-    FollowupKey.ALT_DAY15: "Follow-up ALT (about day 15)",
-    FollowupKey.TBIL_DAY60: "Follow-up TBIL (about day 60)",
-    FollowupKey.TBIL_DAY90: "Follow-up TBIL (about day 90)",
-    FollowupKey.MELD: "Follow-up MELD",
+    FollowupKey.ALT_DAY15: N_("Follow-up ALT (about day 15)"),
+    FollowupKey.TBIL_DAY60: N_("Follow-up TBIL (about day 60)"),
+    FollowupKey.TBIL_DAY90: N_("Follow-up TBIL (about day 90)"),
+    FollowupKey.MELD: N_("Follow-up MELD"),
 }
 
 
@@ -116,29 +117,40 @@ def _resolve_day(
 ) -> tuple[int | None, date | None]:
     day = None
     if raw_day is not None and not (isinstance(raw_day, str) and not raw_day.strip()):
-        day_range = replace(DAY_RANGE, label=f"{label}: day after MSCT")
+        day_range = replace(DAY_RANGE, label=gettext("{label}: day after MSCT").format(label=label))
         day = int(check_number(raw_day, day_range, allow_text=allow_text))
     try:
         taken = parse_date(raw_date)
     except ValueError as exc:
-        raise ValueError(f"{label}: {exc}".replace("Transplant date", "the date")) from None
+        message = str(exc).replace("Transplant date", "the date")  # English: "the date ..."
+        raise ValueError(
+            gettext("{label}: {message}").format(label=label, message=message)
+        ) from None
     if taken is None:
         return day, None
     if transplant_date is None:
         if not transplant_date_valid:
-            raise ValueError(f"{label}: correct the date of MSCT to place this date.")
+            raise ValueError(
+                gettext("{label}: correct the date of MSCT to place this date.").format(label=label)
+            )
         raise ValueError(
-            f"{label}: a date needs the date of MSCT; give the date of MSCT, or the day number."
+            gettext(
+                "{label}: a date needs the date of MSCT; give the date of MSCT, or the day number."
+            ).format(label=label)
         )
     from_date = (taken - transplant_date).days
     if not DAY_RANGE.low <= from_date <= DAY_RANGE.high:
         raise ValueError(
-            f"{label}: the date must be from the day of MSCT to {DAY_RANGE.high:g} days after it "
-            f"(it is {from_date} days after)."
+            gettext(
+                "{label}: the date must be from the day of MSCT to {high} days after it (it is"
+                " {days} days after)."
+            ).format(label=label, high=f"{DAY_RANGE.high:g}", days=from_date)
         )
     if day is not None and day != from_date:
         raise ValueError(
-            f"{label}: day {day} does not match the date, which is day {from_date} after MSCT."
+            gettext(
+                "{label}: day {day} does not match the date, which is day {days} after MSCT."
+            ).format(label=label, day=day, days=from_date)
         )
     return from_date, taken
 
@@ -175,9 +187,13 @@ def validate_followup(
         if item is None:
             continue
         field = f"followup.{key.value}"
-        label = FIELD_LABELS[key]
+        label = gettext(FIELD_LABELS[key])
         if not isinstance(item, Mapping):
-            errors[field] = [f"{label} must be an object with value, unit and day or date."]
+            errors[field] = [
+                gettext("{label} must be an object with value, unit and day or date.").format(
+                    label=label
+                )
+            ]
             continue
         unknown = sorted(set(item) - _KNOWN)
         if unknown:
@@ -239,7 +255,7 @@ def _measurement(
         unit, canonical = alt_unit.value, alt_to_u_l(number, alt_unit)
     elif key is FollowupKey.MELD:
         if item.get("unit") not in (None, ""):
-            raise ValueError(f"{label} has no unit (MELD points).")
+            raise ValueError(gettext("{label} has no unit (MELD points).").format(label=label))
         number = check_number(value, _labelled(MELD_RANGE, label), allow_text=allow_text)
         unit, canonical = "", number
     else:
@@ -296,8 +312,10 @@ def _sign(x: float) -> str:
 
 def _when(m: Measurement) -> str:
     if m.day is None:
-        return "on an unrecorded day"
-    return f"on day {m.day}" + (f" ({m.date.isoformat()})" if m.date else "")
+        return gettext("on an unrecorded day")
+    if m.date:
+        return gettext("on day {day} ({date})").format(day=m.day, date=m.date.isoformat())
+    return gettext("on day {day}").format(day=m.day)
 
 
 def _alt_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> MarkerStatus:
@@ -311,24 +329,36 @@ def _alt_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> Ma
     ft = inputs.failure_type
     if ft in NO_ESTIMATE_TYPES:
         # Described, never read as a response: no ALF/SALF-specific data.
-        moved = f"fallen {_pct(pct)} %" if fallen else f"changed {_sign(pct)}{_pct(pct)} %"
-        text = (
-            f"ALT has {moved} from baseline ({shown}) {_when(m)}. In {ft.value} a falling ALT "
-            "alone does not show recovery, and the meta-analysis has no "
-            f"{ft.value}-specific data."
-        )
+        if fallen:
+            text = gettext(
+                "ALT has fallen {pct} % from baseline ({shown}) {when}. In {type} a falling ALT"
+                " alone does not show recovery, and the meta-analysis has no {type}-specific data."
+            )
+        else:
+            text = gettext(
+                "ALT has changed {sign}{pct} % from baseline ({shown}) {when}. In {type} a falling"
+                " ALT alone does not show recovery, and the meta-analysis has no {type}-specific"
+                " data."
+            )
     elif fallen:
-        text = (
-            f"ALT has fallen {_pct(pct)} % from baseline ({shown}) {_when(m)}; in the pooled "
-            f"patients ALT had fallen at {evidence.alt.check_day_as_printed} "
-            f"({evidence.alt.p_value.as_printed})."
+        text = gettext(
+            "ALT has fallen {pct} % from baseline ({shown}) {when}; in the pooled patients ALT had"
+            " fallen at {as_printed} ({p})."
         )
     else:
-        text = (
-            f"ALT has not fallen below baseline ({shown}, {_sign(pct)}{_pct(pct)} %) "
-            f"{_when(m)}; in the pooled patients ALT had fallen at "
-            f"{evidence.alt.check_day_as_printed}."
+        text = gettext(
+            "ALT has not fallen below baseline ({shown}, {sign}{pct} %) {when}; in the pooled"
+            " patients ALT had fallen at {as_printed}."
         )
+    text = text.format(
+        pct=_pct(pct),
+        sign=_sign(pct),
+        shown=shown,
+        when=_when(m),
+        type=ft.value,
+        as_printed=evidence.alt.check_day_as_printed,
+        p=evidence.alt.p_value.as_printed,
+    )
     return MarkerStatus(
         key=FollowupKey.ALT_DAY15.value, marker="ALT", target_day=target, day=m.day, date=m.date,
         value=m.value, unit=unit, canonical=m.canonical, baseline_canonical=baseline,
@@ -356,20 +386,35 @@ def _tbil_status(
         if unit == TbilUnit.UMOL_L.value
         else _fmt_tbil(level, unit)
     )
-    from_baseline = (
-        f"change from baseline {_fmt_tbil(baseline, unit)}: "
-        f"{_sign(change)}{_fmt_tbil(abs(change), unit)} ({_sign(pct)}{_pct(pct)} %)"
+    from_baseline = gettext(
+        "change from baseline {baseline}: {sign}{change} ({pct_sign}{pct} %)"
+    ).format(
+        baseline=_fmt_tbil(baseline, unit),
+        sign=_sign(change),
+        change=_fmt_tbil(abs(change), unit),
+        pct_sign=_sign(pct),
+        pct=_pct(pct),
     )
     if at_or_below:
-        text = (
-            f"TBIL {_fmt_tbil(m.canonical, unit)} {_when(m)} is at or below the pooled level of "
-            f"{pooled} ({_fmt_tbil(level - m.canonical, unit)} below it); {from_baseline}."
+        text = gettext(
+            "TBIL {value} {when} is at or below the pooled level of {pooled} ({gap} below it);"
+            " {from_baseline}."
+        ).format(
+            value=_fmt_tbil(m.canonical, unit),
+            when=_when(m),
+            pooled=pooled,
+            gap=_fmt_tbil(level - m.canonical, unit),
+            from_baseline=from_baseline,
         )
     else:
-        text = (
-            f"TBIL {_fmt_tbil(m.canonical, unit)} {_when(m)} is "
-            f"{_fmt_tbil(m.canonical - level, unit)} above the pooled level of {pooled}; "
-            f"{from_baseline}."
+        text = gettext(
+            "TBIL {value} {when} is {gap} above the pooled level of {pooled}; {from_baseline}."
+        ).format(
+            value=_fmt_tbil(m.canonical, unit),
+            when=_when(m),
+            pooled=pooled,
+            gap=_fmt_tbil(m.canonical - level, unit),
+            from_baseline=from_baseline,
         )
     return MarkerStatus(
         key=key.value, marker="TBIL", target_day=target, day=m.day, date=m.date,
@@ -390,16 +435,21 @@ def _meld_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> M
     pct = 100.0 * change / baseline
     ev = evidence.meld_reduction[inputs.failure_type]
     fallen = change < 0
+    values = {"baseline": inputs.meld, "now": f"{m.canonical:g}", "points": f"{abs(change):g}"}
     if fallen:
-        observed = f"MELD has fallen {-change:g} points ({inputs.meld} → {m.canonical:g})"
+        observed = gettext("MELD has fallen {points} points ({baseline} → {now})").format(**values)
     elif change > 0:
-        observed = f"MELD has risen {change:g} points ({inputs.meld} → {m.canonical:g})"
+        observed = gettext("MELD has risen {points} points ({baseline} → {now})").format(**values)
     else:
-        observed = f"MELD has not changed ({inputs.meld} → {m.canonical:g})"
+        observed = gettext("MELD has not changed ({baseline} → {now})").format(**values)
     if ev.available and ev.as_printed:
-        expected = f"the pooled {inputs.failure_type.value} decrease is {ev.as_printed}"
+        expected = gettext("the pooled {type} decrease is {as_printed}").format(
+            type=inputs.failure_type.value, as_printed=ev.as_printed
+        )
     else:
-        expected = f"there is no pooled estimate for {inputs.failure_type.value}"
+        expected = gettext("there is no pooled estimate for {type}").format(
+            type=inputs.failure_type.value
+        )
     return MarkerStatus(
         key=FollowupKey.MELD.value, marker="MELD", target_day=None, day=m.day, date=m.date,
         value=m.value, unit="", canonical=m.canonical, baseline_canonical=baseline,
@@ -410,7 +460,9 @@ def _meld_status(m: Measurement, inputs: PatientInputs, evidence: Evidence) -> M
         expected_reduction=ev.mean if ev.available else None,
         expected_as_printed=ev.as_printed if ev.available else None,
         off_marker_day=False,
-        text=f"{observed} {_when(m)}; {expected}.",
+        text=gettext("{observed} {when}; {expected}.").format(
+            observed=observed, when=_when(m), expected=expected
+        ),
     )  # fmt: skip
 
 
@@ -439,17 +491,26 @@ def assess_followup(
             warnings.append(
                 WarningItem(
                     f"{key.value}_off_marker_day",
-                    f"{status.marker} was taken on day {status.day}; the marker was defined for "
-                    f"day {status.target_day} (values more than {window} days away are shown "
-                    "but do not match the marker).",
+                    gettext(
+                        "{marker} was taken on day {day}; the marker was defined for day"
+                        " {target} (values more than {window} days away are shown but do not"
+                        " match the marker)."
+                    ).format(
+                        marker=status.marker,
+                        day=status.day,
+                        target=status.target_day,
+                        window=window,
+                    ),
                 )
             )
         if m.day is None and key is not FollowupKey.MELD:
             warnings.append(
                 WarningItem(
                     f"{key.value}_day_unknown",
-                    f"The day of the follow-up {status.marker} is not known; the marker was "
-                    f"defined for day {status.target_day}.",
+                    gettext(
+                        "The day of the follow-up {marker} is not known; the marker was defined"
+                        " for day {target}."
+                    ).format(marker=status.marker, target=status.target_day),
                 )
             )
         unit_check = _unit_check(key, status, inputs)
@@ -459,8 +520,10 @@ def assess_followup(
         warnings.append(
             WarningItem(
                 "meld_followup_no_estimate",
-                "The observed MELD change is shown without a pooled comparison: the "
-                f"meta-analysis has no MELD estimate for {inputs.failure_type.value}.",
+                gettext(
+                    "The observed MELD change is shown without a pooled comparison: the"
+                    " meta-analysis has no MELD estimate for {type}."
+                ).format(type=inputs.failure_type.value),
             )
         )
     worse = _worsening(markers, inputs)
@@ -468,7 +531,7 @@ def assess_followup(
 
 
 def _day_words(m: MarkerStatus) -> str:
-    return "" if m.day is None else f" on day {m.day}"
+    return "" if m.day is None else " " + gettext("on day {day}").format(day=m.day)
 
 
 def _worsening(markers: list[MarkerStatus], inputs: PatientInputs) -> list[WarningItem]:
@@ -479,25 +542,38 @@ def _worsening(markers: list[MarkerStatus], inputs: PatientInputs) -> list[Warni
     for m in melds:
         out.append(WarningItem(
             "meld_rose",
-            f"MELD has risen from {inputs.meld} to {m.canonical:g}{_day_words(m)}.",
+            gettext("MELD has risen from {baseline} to {now}{when}.").format(
+                baseline=inputs.meld, now=f"{m.canonical:g}", when=_day_words(m)
+            ),
         ))  # fmt: skip
     for m in tbils:
         out.append(WarningItem(
             "tbil_rose",
-            f"TBIL has risen from {_fmt_tbil(m.baseline_canonical, m.unit)} to "
-            f"{_fmt_tbil(m.canonical, m.unit)} (+{_pct(m.change_percent)} %){_day_words(m)}.",
+            gettext("TBIL has risen from {baseline} to {now} (+{pct} %){when}.").format(
+                baseline=_fmt_tbil(m.baseline_canonical, m.unit),
+                now=_fmt_tbil(m.canonical, m.unit),
+                pct=_pct(m.change_percent),
+                when=_day_words(m),
+            ),
         ))  # fmt: skip
     alt_fell = [m for m in markers if m.marker == "ALT" and m.change < 0]
     if alt_fell and (melds or tbils):
         alt = alt_fell[0]
-        rising = " and ".join(name for name, items in (("MELD", melds), ("TBIL", tbils)) if items)
+        rising = gettext(" and ").join(
+            name for name, items in (("MELD", melds), ("TBIL", tbils)) if items
+        )
         out.append(WarningItem(
             "alt_fall_with_worsening",
-            f"ALT fell ({_fmt_alt(alt.baseline_canonical, alt.unit)} → "
-            f"{_fmt_alt(alt.canonical, alt.unit)}) while {rising} rose: this is not the course "
-            "the meta-analysis describes, in which ALT and TBIL both fell. A falling ALT with "
-            "a rising bilirubin or MELD can reflect a loss of functioning liver rather than "
-            "recovery.",
+            gettext(
+                "ALT fell ({baseline} → {now}) while {rising} rose: this is not the course the"
+                " meta-analysis describes, in which ALT and TBIL both fell. A falling ALT with a"
+                " rising bilirubin or MELD can reflect a loss of functioning liver rather than"
+                " recovery."
+            ).format(
+                baseline=_fmt_alt(alt.baseline_canonical, alt.unit),
+                now=_fmt_alt(alt.canonical, alt.unit),
+                rising=rising,
+            ),
         ))  # fmt: skip
     return out
 
@@ -510,14 +586,28 @@ def _unit_check(key: FollowupKey, m: MarkerStatus, inputs: PatientInputs) -> War
     baseline = fmt(m.baseline_canonical, m.unit)
     value = fmt(m.canonical, m.unit)
     if m.change_percent < -IMPLAUSIBLE_FALL_PERCENT:
-        how = f"{_pct(m.change_percent)} % below"
+        text = gettext(
+            "Follow-up {marker} {value} is {pct} % below the baseline of {baseline}: more than a"
+            " {fall} % fall or a {rise}-fold rise is more often a unit slip than a change. Check"
+            " the unit."
+        )
     elif m.canonical > IMPLAUSIBLE_RISE_FACTOR * m.baseline_canonical:
-        how = f"{m.canonical / m.baseline_canonical:.3g} times"
+        text = gettext(
+            "Follow-up {marker} {value} is {times} times the baseline of {baseline}: more than a"
+            " {fall} % fall or a {rise}-fold rise is more often a unit slip than a change. Check"
+            " the unit."
+        )
     else:
         return None
     return WarningItem(
         f"{key.value}_check_unit",
-        f"Follow-up {m.marker} {value} is {how} the baseline of {baseline}: more than a "
-        f"{IMPLAUSIBLE_FALL_PERCENT:g} % fall or a {IMPLAUSIBLE_RISE_FACTOR:g}-fold rise is "
-        "more often a unit slip than a change. Check the unit.",
+        text.format(
+            marker=m.marker,
+            value=value,
+            pct=_pct(m.change_percent),
+            times=f"{m.canonical / m.baseline_canonical:.3g}",
+            baseline=baseline,
+            fall=f"{IMPLAUSIBLE_FALL_PERCENT:g}",
+            rise=f"{IMPLAUSIBLE_RISE_FACTOR:g}",
+        ),
     )

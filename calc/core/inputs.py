@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from .evidence import FailureType
+from .i18n import N_, gettext
 
 # 1 μkat/L = 60 U/L by the SI definition (1 μmol/s = 60 μmol/min).
 U_L_PER_UKAT_L = 60.0
@@ -44,19 +45,19 @@ UNIT_LABELS: dict[str, str] = {
 }
 
 FAILURE_TYPE_DEFINITIONS: dict[FailureType, str] = {
-    FailureType.ACLF: (
+    FailureType.ACLF: N_(
         "Acute-on-chronic liver failure: acute worsening of a known chronic liver disease"
         " with organ failure."
     ),
-    FailureType.CLF: (
+    FailureType.CLF: N_(
         "Chronic liver failure: progressive failure of liver function in chronic liver"
         " disease (decompensated cirrhosis)."
     ),
-    FailureType.ALF: (
+    FailureType.ALF: N_(
         "Acute liver failure: severe liver injury with coagulopathy and encephalopathy"
         " within 2 weeks of onset, in a patient without prior liver disease."
     ),
-    FailureType.SALF: (
+    FailureType.SALF: N_(
         "Subacute liver failure: liver failure developing 2 to 26 weeks after onset,"
         " without prior liver disease (Chinese Medical Association guideline, 2024)."
     ),
@@ -91,16 +92,29 @@ class Range:
     def unit_label(self) -> str:
         return UNIT_LABELS.get(self.unit, self.unit)
 
+    @property
+    def name(self) -> str:
+        """The label in the current language (calc.core.i18n)."""
+        return gettext(self.label)
+
     def describe(self) -> str:
         unit = f" {self.unit_label}" if self.unit_label else ""
-        return f"{_fmt(self.low)} to {_fmt(self.high)}{unit}"
+        return gettext("{low} to {high}").format(low=_fmt(self.low), high=_fmt(self.high)) + unit
 
     def message(self) -> str:
-        kind = "a whole number" if self.whole else "a number"
-        return f"{self.label} must be {kind} from {self.describe()}."
+        if self.whole:
+            text = gettext("{label} must be a whole number from {range}.")
+        else:
+            text = gettext("{label} must be a number from {range}.")
+        return text.format(label=self.name, range=self.describe())
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
+
+
+def show_bound(x: float) -> str:
+    """A bound as the messages write it: 6, 0.05, 50000."""
+    return _fmt(x)
 
 
 def _fmt(x: float) -> str:
@@ -108,13 +122,13 @@ def _fmt(x: float) -> str:
 
 
 # Classic MELD is a whole number from 6 to 40 by definition (Kamath 2001 with the OPTN/UNOS rules).
-MELD_RANGE = Range("Baseline MELD", "", 6, 40, whole=True)
+MELD_RANGE = Range(N_("Baseline MELD"), "", 6, 40, whole=True)
 # ALT: positive, and high enough for acute liver failure (ALT can exceed 10,000 U/L).
 # The μkat/L bounds are the U/L bounds rounded inwards, so every accepted value
 # converts to a value inside the U/L range.
 ALT_RANGES: dict[AltUnit, Range] = {
-    AltUnit.U_L: Range("ALT", "U/L", 1, 50000),
-    AltUnit.UKAT_L: Range("ALT", "ukat/L", 0.02, 833),
+    AltUnit.U_L: Range(N_("ALT"), "U/L", 1, 50000),
+    AltUnit.UKAT_L: Range(N_("ALT"), "ukat/L", 0.02, 833),
 }
 # TBIL: positive, and high enough for deep jaundice (TBIL can exceed 800 μmol/L):
 # up to 1710 μmol/L (100 mg/dL). In mg/dL the range stops at 50 (855 μmol/L):
@@ -123,8 +137,8 @@ ALT_RANGES: dict[AltUnit, Range] = {
 # μmol/L). Below 1 μmol/L no assay reports bilirubin; 0.05 mg/dL = 0.855 μmol/L.
 # The same bounds serve the MELD labs (calc.core.meld).
 TBIL_RANGES: dict[TbilUnit, Range] = {
-    TbilUnit.UMOL_L: Range("Total bilirubin (TBIL)", "umol/L", 1, 1710),
-    TbilUnit.MG_DL: Range("Total bilirubin (TBIL)", "mg/dL", 0.05, 50),
+    TbilUnit.UMOL_L: Range(N_("Total bilirubin (TBIL)"), "umol/L", 1, 1710),
+    TbilUnit.MG_DL: Range(N_("Total bilirubin (TBIL)"), "mg/dL", 0.05, 50),
 }
 # How many of each unit make one μmol/L (for the guard's conversions).
 TBIL_PER_UMOL_L: dict[TbilUnit, Decimal] = {
@@ -132,7 +146,7 @@ TBIL_PER_UMOL_L: dict[TbilUnit, Decimal] = {
     TbilUnit.MG_DL: Decimal(1) / Decimal(repr(UMOL_L_PER_MG_DL)),
 }
 # Follow-up days are counted from the day of MSCT (day 0).
-DAY_RANGE = Range("Day after MSCT", "", 0, 365, whole=True)
+DAY_RANGE = Range(N_("Day after MSCT"), "", 0, 365, whole=True)
 DATE_LOW = date(2000, 1, 1)
 DATE_HIGH = date(2099, 12, 31)
 
@@ -161,31 +175,50 @@ def parse_decimal_text(text: str, rng: Range) -> float:
     """
     stripped = text.strip()
     if not stripped:
-        raise ValueError(f"{rng.label} is required: enter {rng.describe()}.")
+        raise ValueError(_required(rng))
     if len(stripped) > MAX_TEXT_LENGTH or not _DECIMAL_TEXT.fullmatch(stripped):
         hint = (
-            " Write it without a thousands separator (1200, not 1,200) and with a point"
-            " for decimals (12.5, not 12,5)."
+            " "
+            + gettext(
+                "Write it without a thousands separator (1200, not 1,200) and with a point"
+                " for decimals (12.5, not 12,5)."
+            )
             if "," in stripped
             else ""
         )
         raise ValueError(
-            f"{rng.label} must be a plain number such as 240 or 12.5 "
-            f"(allowed {rng.describe()}).{hint}"
+            gettext("{label} must be a plain number such as 240 or 12.5 (allowed {range}).").format(
+                label=rng.name, range=rng.describe()
+            )
+            + hint
         )
     return float(Decimal(stripped))
+
+
+def _required(rng: Range) -> str:
+    return gettext("{label} is required: enter {range}.").format(
+        label=rng.name, range=rng.describe()
+    )
 
 
 def check_number(value: object, rng: Range, *, allow_text: bool) -> float:
     """Return ``value`` as a float inside ``rng`` or raise ValueError with the message."""
     if value is None:
-        raise ValueError(f"{rng.label} is required: enter {rng.describe()}.")
+        raise ValueError(_required(rng))
     if isinstance(value, str):
         if not allow_text:
-            raise ValueError(f"{rng.label} must be a JSON number ({rng.describe()}).")
+            raise ValueError(
+                gettext("{label} must be a JSON number ({range}).").format(
+                    label=rng.name, range=rng.describe()
+                )
+            )
         number = parse_decimal_text(value, rng)
     elif isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{rng.label} must be a number ({rng.describe()}).")
+        raise ValueError(
+            gettext("{label} must be a number ({range}).").format(
+                label=rng.name, range=rng.describe()
+            )
+        )
     elif isinstance(value, int):
         # Compare big integers exactly: float() of a huge int would overflow.
         if not rng.low <= value <= rng.high:
@@ -203,13 +236,16 @@ def check_number(value: object, rng: Range, *, allow_text: bool) -> float:
 def parse_failure_type(value: object) -> FailureType:
     allowed = ", ".join(ft.value for ft in FailureType)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError(f"Type of liver failure is required: one of {allowed}.")
+        raise ValueError(
+            gettext("Type of liver failure is required: one of {allowed}.").format(allowed=allowed)
+        )
+    must = gettext("Type of liver failure must be one of {allowed}.").format(allowed=allowed)
     if not isinstance(value, str):
-        raise ValueError(f"Type of liver failure must be one of {allowed}.")
+        raise ValueError(must)
     try:
         return FailureType(value.strip().upper())
     except ValueError:
-        raise ValueError(f"Type of liver failure must be one of {allowed}.") from None
+        raise ValueError(must) from None
 
 
 def parse_alt_unit(value: object) -> AltUnit:
@@ -220,7 +256,7 @@ def parse_alt_unit(value: object) -> AltUnit:
             return _unit_of(AltUnit, value)
         except ValueError:
             pass
-    raise ValueError('ALT unit must be "U/L" or "ukat/L" (μkat/L).')
+    raise ValueError(gettext('ALT unit must be "U/L" or "ukat/L" (μkat/L).'))
 
 
 def parse_tbil_unit(value: object) -> TbilUnit:
@@ -231,7 +267,7 @@ def parse_tbil_unit(value: object) -> TbilUnit:
             return _unit_of(TbilUnit, value)
         except ValueError:
             pass
-    raise ValueError('TBIL unit must be "umol/L" (μmol/L) or "mg/dL".')
+    raise ValueError(gettext('TBIL unit must be "umol/L" (μmol/L) or "mg/dL".'))
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -247,12 +283,16 @@ def parse_date(value: object) -> date | None:
         try:
             parsed = date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError("Transplant date is not a real calendar date (YYYY-MM-DD).") from None
+            raise ValueError(
+                gettext("Transplant date is not a real calendar date (YYYY-MM-DD).")
+            ) from None
     else:
-        raise ValueError("Transplant date must be a date written YYYY-MM-DD.")
+        raise ValueError(gettext("Transplant date must be a date written YYYY-MM-DD."))
     if not DATE_LOW <= parsed <= DATE_HIGH:
         raise ValueError(
-            f"Transplant date must be from {DATE_LOW.isoformat()} to {DATE_HIGH.isoformat()}."
+            gettext("Transplant date must be from {low} to {high}.").format(
+                low=DATE_LOW.isoformat(), high=DATE_HIGH.isoformat()
+            )
         )
     return parsed
 
@@ -350,16 +390,25 @@ def _mislabel_message(
     with localcontext(_GUARD_CONTEXT):
         read_as_other = decimal_of(number) * factor / other_factor  # in this unit
         true_in_other = decimal_of(number) * other_factor / factor  # in the other unit
-    message = (
-        f"{rng.label} {show_number(number)} {rng.unit_label} looks like {other.unit_label}"
-        f" ({show_number(number)} {other.unit_label} = "
-        f"{approx_number(read_as_other, 3)} {rng.unit_label}):"
-        f" check the unit. {rng.message()}"
+    message = gettext(
+        "{label} {value} {unit} looks like {other_unit} ({value} {other_unit} = {as_this}"
+        " {unit}): check the unit. {range_message}"
+    ).format(
+        label=rng.name,
+        value=show_number(number),
+        unit=rng.unit_label,
+        other_unit=other.unit_label,
+        as_this=approx_number(read_as_other, 3),
+        range_message=rng.message(),
     )
     if other.contains(float(true_in_other)):
-        message += (
-            f" If it really is {show_number(number)} {rng.unit_label},"
-            f" enter it as {approx_number(true_in_other, 6)} {other.unit_label}."
+        message += " " + gettext(
+            "If it really is {value} {unit}, enter it as {as_other} {other_unit}."
+        ).format(
+            value=show_number(number),
+            unit=rng.unit_label,
+            as_other=approx_number(true_in_other, 6),
+            other_unit=other.unit_label,
         )
     return message
 

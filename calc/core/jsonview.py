@@ -41,6 +41,7 @@ from .evidence import (
     TbilMarkerEvidence,
 )
 from .followup import FollowupKey
+from .i18n import N_
 from .inputs import MELD_RANGE, AltUnit, TbilUnit
 from .meld import CLASSIC_MELD, MELD_3_0, MELD_NA, Sex
 from .results import WARNING_TITLES
@@ -113,8 +114,8 @@ RANGE_KIND_LABELS: Final = {
 }
 # Where the baseline MELD comes from, in words (the keys are the sources).
 MELD_SOURCES: Final = {
-    "entered": "as entered",
-    "labs": "classic MELD (OPTN/UNOS) computed from the labs",
+    "entered": N_("as entered"),
+    "labs": N_("classic MELD (OPTN/UNOS) computed from the labs"),
 }
 # What the ± of a pooled decrease is: the evidence's kinds, or "none" without an estimate.
 SPREAD_KINDS: Final = (*(k.value for k in DispersionKind), "none")

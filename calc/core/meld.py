@@ -63,6 +63,7 @@ from typing import Any, Final, TypeVar
 
 import numpy as np
 
+from .i18n import N_, gettext
 from .inputs import (
     TBIL_RANGES,
     UMOL_L_PER_MG_DL,
@@ -165,22 +166,26 @@ ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW = 5.0
 ALBUMIN_MAX_G_L = 70.0
 
 BILIRUBIN_RANGES: dict[TbilUnit, Range] = {
-    unit: replace(TBIL_RANGES[unit], label="Bilirubin")
+    unit: replace(TBIL_RANGES[unit], label=N_("Bilirubin"))
     for unit in (TbilUnit.MG_DL, TbilUnit.UMOL_L)
 }
-INR_RANGE = Range("INR", INR_UNIT, INR_MIN, INR_MAX)
+INR_RANGE = Range(N_("INR"), INR_UNIT, INR_MIN, INR_MAX)
 CREATININE_RANGES: dict[CreatinineUnit, Range] = {
     CreatinineUnit.MG_DL: Range(
-        "Creatinine", "mg/dL", CREATININE_MIN_MG_DL, CREATININE_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE
+        N_("Creatinine"), "mg/dL", CREATININE_MIN_MG_DL, CREATININE_MG_DL_LOOKS_LIKE_UMOL_L_ABOVE
     ),
     CreatinineUnit.UMOL_L: Range(
-        "Creatinine", "umol/L", CREATININE_UMOL_L_LOOKS_LIKE_MG_DL_BELOW, CREATININE_MAX_UMOL_L
+        N_("Creatinine"), "umol/L", CREATININE_UMOL_L_LOOKS_LIKE_MG_DL_BELOW, CREATININE_MAX_UMOL_L
     ),
 }
-SODIUM_RANGE = Range("Sodium", SODIUM_UNIT, SODIUM_MIN_MMOL_L, SODIUM_MAX_MMOL_L)
+SODIUM_RANGE = Range(N_("Sodium"), SODIUM_UNIT, SODIUM_MIN_MMOL_L, SODIUM_MAX_MMOL_L)
 ALBUMIN_RANGES: dict[AlbuminUnit, Range] = {
-    AlbuminUnit.G_DL: Range("Albumin", "g/dL", ALBUMIN_MIN_G_DL, ALBUMIN_G_DL_LOOKS_LIKE_G_L_ABOVE),
-    AlbuminUnit.G_L: Range("Albumin", "g/L", ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW, ALBUMIN_MAX_G_L),
+    AlbuminUnit.G_DL: Range(
+        N_("Albumin"), "g/dL", ALBUMIN_MIN_G_DL, ALBUMIN_G_DL_LOOKS_LIKE_G_L_ABOVE
+    ),
+    AlbuminUnit.G_L: Range(
+        N_("Albumin"), "g/L", ALBUMIN_G_L_LOOKS_LIKE_G_DL_BELOW, ALBUMIN_MAX_G_L
+    ),
 }
 
 # Every accepted value, by field and unit spelling, for the README, the form and the API.
@@ -300,7 +305,7 @@ MELD_NA_SOURCE = f"MELD-Na: OPTN policy, January 2016, {MELD_NA.sodium_reference
 MELD3_SOURCE = (
     "MELD 3.0: Kim WR et al., Gastroenterology 2021;161:1887-95, doi:10.1053/j.gastro.2021.08.050"
 )
-DIALYSIS_DEFINITION = (
+DIALYSIS_DEFINITION = N_(
     "Yes means dialysis at least twice in the past week, or 24 hours of continuous"
     " veno-venous haemodialysis (CVVHD)."
 )
@@ -457,28 +462,40 @@ _E = TypeVar("_E", bound=StrEnum)
 
 def _parse_unit(value: object, enum: type[_E], label: str, allowed: str) -> _E:
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError(f"{label} unit is required: {allowed}.")
+        raise ValueError(
+            gettext("{label} unit is required: {allowed}.").format(
+                label=gettext(label), allowed=allowed
+            )
+        )
     if isinstance(value, str):
         wanted = _canonical_unit_text(value)
         for member in enum:
             if member.value.lower() == wanted:
                 return member
-    raise ValueError(f"{label} unit must be {allowed}.")
+    raise ValueError(
+        gettext("{label} unit must be {allowed}.").format(label=gettext(label), allowed=allowed)
+    )
 
 
 def parse_bilirubin_unit(value: object) -> TbilUnit:
     """ "mg/dL" or "umol/L" (also μmol/L, µmol/L; case ignored); required."""
-    return _parse_unit(value, TbilUnit, "Bilirubin", '"mg/dL" or "umol/L" (μmol/L)')
+    return _parse_unit(value, TbilUnit, N_("Bilirubin"), _either('"mg/dL"', '"umol/L" (μmol/L)'))
 
 
 def parse_creatinine_unit(value: object) -> CreatinineUnit:
     """ "mg/dL" or "umol/L" (also μmol/L, µmol/L; case ignored); required."""
-    return _parse_unit(value, CreatinineUnit, "Creatinine", '"mg/dL" or "umol/L" (μmol/L)')
+    return _parse_unit(
+        value, CreatinineUnit, N_("Creatinine"), _either('"mg/dL"', '"umol/L" (μmol/L)')
+    )
 
 
 def parse_albumin_unit(value: object) -> AlbuminUnit:
     """ "g/dL" or "g/L" (case ignored); required when albumin is given."""
-    return _parse_unit(value, AlbuminUnit, "Albumin", '"g/dL" or "g/L"')
+    return _parse_unit(value, AlbuminUnit, N_("Albumin"), _either('"g/dL"', '"g/L"'))
+
+
+def _either(first: str, second: str) -> str:
+    return gettext("{first} or {second}").format(first=first, second=second)
 
 
 _YES = frozenset({"yes", "true"})
@@ -495,10 +512,19 @@ def parse_dialysis(value: object, *, allow_text: bool) -> bool:
             return True
         if text in _NO:
             return False
-    answer = "yes or no" if allow_text else "true or false"
+    answer = _either("yes", "no") if allow_text else _either("true", "false")
+    definition = gettext(DIALYSIS_DEFINITION)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError(f"Dialysis is required: answer {answer}. {DIALYSIS_DEFINITION}")
-    raise ValueError(f"Dialysis must be {answer}. {DIALYSIS_DEFINITION}")
+        raise ValueError(
+            gettext("Dialysis is required: answer {answer}. {definition}").format(
+                answer=answer, definition=definition
+            )
+        )
+    raise ValueError(
+        gettext("Dialysis must be {answer}. {definition}").format(
+            answer=answer, definition=definition
+        )
+    )
 
 
 def parse_sex(value: object) -> Sex:
@@ -508,7 +534,7 @@ def parse_sex(value: object) -> Sex:
             return Sex(value.strip().lower())
         except ValueError:
             pass
-    raise ValueError('Sex must be "female" or "male" (used only by MELD 3.0).')
+    raise ValueError(gettext('Sex must be "female" or "male" (used only by MELD 3.0).'))
 
 
 def _is_missing(value: object, *, allow_text: bool) -> bool:
@@ -524,10 +550,11 @@ def check_inr(value: object, *, allow_text: bool) -> float:
     except ValueError as exc:
         number = _number_or_none(value, INR_RANGE, allow_text=allow_text)
         if number is not None and number > INR_RANGE.high:
-            raise ValueError(
-                f"{exc} A value above {_show(INR_RANGE.high)} may be a prothrombin time in"
-                " seconds or a Quick value in %: enter the INR, which has no unit."
-            ) from None
+            hint = gettext(
+                "A value above {high} may be a prothrombin time in seconds or a Quick value in %:"
+                " enter the INR, which has no unit."
+            ).format(high=_show(INR_RANGE.high))
+            raise ValueError(f"{exc} {hint}") from None
         raise
 
 
@@ -1172,7 +1199,7 @@ def compute_meld(labs: LabInputs) -> MeldResult:
     if labs.sodium_mmol_l is not None:
         na_working = meld_na(classic.meld_i, labs.sodium_mmol_l)
     else:
-        not_calculated.append("MELD-Na not calculated: needs sodium.")
+        not_calculated.append(gettext("MELD-Na not calculated: needs sodium."))
     m3_working: Meld30Working | None = None
     if labs.sodium_mmol_l is not None and labs.albumin_g_dl is not None and labs.sex is not None:
         m3_working = meld_3_0(
@@ -1186,17 +1213,18 @@ def compute_meld(labs: LabInputs) -> MeldResult:
         )
     else:
         missing = [
-            name
+            gettext(name)
             for name, value in (
-                ("sodium", labs.sodium_mmol_l),
-                ("albumin", labs.albumin_g_dl),
-                ("sex", labs.sex),
+                (N_("sodium"), labs.sodium_mmol_l),
+                (N_("albumin"), labs.albumin_g_dl),
+                (N_("sex"), labs.sex),
             )
             if value is None
         ]
         not_calculated.append(
-            "MELD 3.0 not calculated: needs sodium, albumin and sex"
-            f" (missing: {', '.join(missing)})."
+            gettext(
+                "MELD 3.0 not calculated: needs sodium, albumin and sex (missing: {missing})."
+            ).format(missing=gettext(", ").join(missing))
         )
     bounds = [f"MELD: {note}" for note in classic.bounds_applied]
     if na_working is not None:

@@ -12,10 +12,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from . import i18n
 from . import jsonview as jv
 from .engine import format_number
 from .evidence import Evidence
 from .followup import FollowupKey
+from .i18n import gettext as _
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
 from .meld import MELD_NA, MeldResult, Term
@@ -57,7 +59,7 @@ def pooled_tbil_text(a: Assessment) -> str:
 
 
 # What the headline number is, beside it wherever it is shown.
-HEADLINE_WHAT = (
+HEADLINE_WHAT = i18n.N_(
     "the fall from baseline seen in treated patients (before/after, no control group); "
     "time point not reported"
 )
@@ -71,26 +73,30 @@ def meld_after_text(a: Assessment) -> str:
     """The headline: a whole number with "about" (MELD is a whole-number score)."""
     mr = a.meld_reduction
     if not mr.available or mr.expected_meld_after_display is None:
-        return "no estimate"
+        return _("no estimate")
     if mr.bounded_at_floor:
-        return f"{mr.expected_meld_after_display} (the lowest MELD)"
-    return f"about {mr.expected_meld_after_display}"
+        return _("{value} (the lowest MELD)").format(value=mr.expected_meld_after_display)
+    return _("about {value}").format(value=mr.expected_meld_after_display)
 
 
 def meld_after_exact_text(a: Assessment) -> str:
     """The exact working behind the headline: 28 − 14.93 = 13.07."""
     mr = a.meld_reduction
     if not mr.available or mr.expected_meld_after_unbounded is None or mr.mean is None:
-        return "no estimate"
+        return _("no estimate")
     exact = format_number(mr.expected_meld_after_unbounded, decimals_of(mr.mean)).replace("-", "−")
     text = f"{a.inputs.meld} − {mr.mean:g} = {exact}"
     if mr.bounded_at_floor:
-        text += f", bounded at the MELD floor of {mr.expected_meld_after:g}"
+        text += _(", bounded at the MELD floor of {floor}").format(
+            floor=f"{mr.expected_meld_after:g}"
+        )
     return text
 
 
 def date_words(d: date) -> str:
-    """A date in words, so a swapped day and month is visible: 3 December 2026."""
+    """A date in words, so a swapped day and month is visible: 3 December 2026 (2026年12月3日)."""
+    if i18n.get_language() != i18n.DEFAULT:
+        return i18n.format_date(d)
     return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
@@ -104,17 +110,18 @@ def range_kind_text(kind: str) -> str:
 
 
 def spread_kind_text(kind: str) -> str:
-    return {
-        "unreported": (
+    text = {
+        "unreported": i18n.N_(
             "the source prints ± without saying whether it is a standard deviation (SD) "
             "or a standard error (SE), or how many patients it covers, so no range or "
             "probability can be derived from it"
         ),
-        "SD": "± is a standard deviation",
-        "SE": "± is a standard error",
-        "95% CI": "95% confidence interval, as reported",
-        "none": "no estimate",
-    }.get(kind, kind)
+        "SD": i18n.N_("± is a standard deviation"),
+        "SE": i18n.N_("± is a standard error"),
+        "95% CI": i18n.N_("95% confidence interval, as reported"),
+        "none": i18n.N_("no estimate"),
+    }.get(kind)
+    return _(text) if text else kind
 
 
 def range_text(r: RangeEstimate) -> str:
@@ -125,7 +132,7 @@ def range_text(r: RangeEstimate) -> str:
 
 
 def days_text(days: tuple[int, ...]) -> str:
-    return " and ".join(str(d) for d in days)
+    return _(" and ").join(str(d) for d in days)
 
 
 # --------------------------------------------------------------------------
@@ -147,7 +154,7 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
         ),
         meld_reduction=jv.MeldReductionJson(
             available=mr.available,
-            what_it_is=HEADLINE_WHAT if mr.available else None,
+            what_it_is=_(HEADLINE_WHAT) if mr.available else None,
             mean=mr.mean,
             reported_spread=mr.reported_spread,
             spread_kind=mr.spread_kind,
@@ -291,11 +298,13 @@ def meld_used_view(a: Assessment) -> jv.MeldUsed:
         value=a.inputs.meld,
         score="classic MELD",
         source=a.inputs.meld_source,
-        how=MELD_SOURCES[a.inputs.meld_source],
+        how=_(MELD_SOURCES[a.inputs.meld_source]),
     )
 
 
-LABS_NOTE = "MELD-Na and MELD 3.0 are shown for context; the meta-analysis used classic MELD."
+LABS_NOTE = i18n.N_(
+    "MELD-Na and MELD 3.0 are shown for context; the meta-analysis used classic MELD."
+)
 
 
 def labs_view(a: Assessment) -> jv.Labs | None:
@@ -305,7 +314,7 @@ def labs_view(a: Assessment) -> jv.Labs | None:
         meld=a.labs.meld,
         meld_na=a.labs.meld_na,
         meld_3_0=a.labs.meld_3_0,
-        note=LABS_NOTE,
+        note=_(LABS_NOTE),
         working=working_view(a.labs),
     )
 
@@ -497,15 +506,27 @@ def context_lines(
         return [a.context.message]
     src = ctx.source
     lines = [
-        f"Controlled evidence (context, not used in the calculation): {src.short_citation}, "
-        f"MSC versus control in {', '.join(t.value for t in src.failure_types)}; "
-        f"{src.articles} articles, {src.participants} participants; randomised and cohort "
-        f"studies; doi:{src.doi} (evidence {ctx.evidence_version})."
+        _(
+            "Controlled evidence (context, not used in the calculation): {citation}, MSC versus"
+            " control in {types}; {articles} articles, {participants} participants; randomised"
+            " and cohort studies; doi:{doi} (evidence {version})."
+        ).format(
+            citation=src.short_citation,
+            types=", ".join(t.value for t in src.failure_types),
+            articles=src.articles,
+            participants=src.participants,
+            doi=src.doi,
+            version=ctx.evidence_version,
+        )
     ]
     for o in ctx.outcomes:
         if o.outcome in outcomes:
-            lines.append(f"{o.outcome} at {o.time}: {o.as_printed}, {o.p_as_printed}")
-    lines.append(ctx.why_different)
+            lines.append(
+                _("{outcome} at {time}: {as_printed}, {p}").format(
+                    outcome=_(o.outcome), time=o.time, as_printed=o.as_printed, p=o.p_as_printed
+                )
+            )
+    lines.append(_(ctx.why_different))
     return lines
 
 
@@ -521,13 +542,14 @@ def input_line(a: Assessment) -> str:
     tbil = f"TBIL {entered(i.tbil_entered)} {unit_label(i.tbil_unit.value)}"
     if i.tbil_unit is TbilUnit.MG_DL:
         tbil += f" (= {entered(i.tbil_umol_l)} μmol/L)"  # 4.594 mg/dL = 78.5574, not 78.6
-    meld = f"baseline MELD {i.meld}" + (
-        " (classic MELD from labs)" if i.meld_source == "labs" else ""
-    )
+    if i.meld_source == "labs":
+        meld = _("baseline MELD {meld} (classic MELD from labs)").format(meld=i.meld)
+    else:
+        meld = _("baseline MELD {meld}").format(meld=i.meld)
     parts = [i.failure_type.value, meld, alt, tbil]
     if i.transplant_date is not None:
-        parts.append(f"MSCT date {date_both(i.transplant_date)}")
-    return "; ".join(parts)
+        parts.append(_("MSCT date {date}").format(date=date_both(i.transplant_date)))
+    return _("; ").join(parts)
 
 
 def lab_text(value: float, unit: str) -> str:
@@ -535,6 +557,22 @@ def lab_text(value: float, unit: str) -> str:
 
 
 LAB_NAMES = {"inr": "INR"}
+
+
+def classic_working_line(result: MeldResult) -> str:
+    """The working of classic MELD in one line (the printout shows this one)."""
+    c = result.working.classic
+    return _(
+        "classic MELD used bilirubin {bilirubin} mg/dL, INR {inr}, creatinine {creatinine}"
+        " mg/dL; MELD(i) = {meld_i_exact} → {meld_i} → MELD {meld}"
+    ).format(
+        bilirubin=f"{c.bilirubin_mg_dl:g}",
+        inr=f"{c.inr:g}",
+        creatinine=f"{c.creatinine_mg_dl:g}",
+        meld_i_exact=f"{c.meld_i_unrounded:.3f}",
+        meld_i=c.meld_i,
+        meld=c.meld,
+    )
 
 
 def meld_working_lines(result: MeldResult) -> list[str]:
@@ -547,29 +585,48 @@ def meld_working_lines(result: MeldResult) -> list[str]:
             # A converted value to 6 significant digits (the JSON keeps full precision).
             line += f" = {lab.value_canonical:.6g} {unit_label(lab.unit_canonical)}"
         lines.append(line)
-    lines.append(f"dialysis ≥ 2× in the past week: {'yes' if w.dialysis else 'no'}")
-    c = w.classic
-    lines.append(
-        f"classic MELD used bilirubin {c.bilirubin_mg_dl:g} mg/dL, INR {c.inr:g}, "
-        f"creatinine {c.creatinine_mg_dl:g} mg/dL; MELD(i) = {c.meld_i_unrounded:.3f} → "
-        f"{c.meld_i} → MELD {c.meld}"
-    )
+    if w.dialysis:
+        lines.append(_("dialysis ≥ 2× in the past week: yes"))
+    else:
+        lines.append(_("dialysis ≥ 2× in the past week: no"))
+    lines.append(classic_working_line(result))
     if w.meld_na is not None:
         na = w.meld_na
+        if na.sodium_term_applied:
+            text = _("MELD-Na: MELD(i) {meld_i}, sodium {sodium} mmol/L → {exact} → {meld_na}")
+        else:
+            text = _("MELD-Na: MELD(i) {meld_i} ≤ {threshold}, sodium term not applied → {meld_na}")
         lines.append(
-            f"MELD-Na: MELD(i) {na.meld_i}"
-            + (
-                f", sodium {na.sodium_mmol_l:g} mmol/L → {na.unrounded:.2f} → {na.meld_na}"
-                if na.sodium_term_applied
-                else f" ≤ {MELD_NA.threshold}, sodium term not applied → {na.meld_na}"
+            text.format(
+                meld_i=na.meld_i,
+                sodium=f"{na.sodium_mmol_l:g}",
+                exact=f"{na.unrounded:.2f}",
+                meld_na=na.meld_na,
+                threshold=MELD_NA.threshold,
             )
         )
     if w.meld_3_0 is not None:
         m3 = w.meld_3_0
+        if m3.female:
+            text = _(
+                "MELD 3.0 (female): bilirubin {bilirubin}, INR {inr}, creatinine {creatinine},"
+                " sodium {sodium}, albumin {albumin} → {exact} → {meld_3_0}"
+            )
+        else:
+            text = _(
+                "MELD 3.0 (male): bilirubin {bilirubin}, INR {inr}, creatinine {creatinine},"
+                " sodium {sodium}, albumin {albumin} → {exact} → {meld_3_0}"
+            )
         lines.append(
-            f"MELD 3.0 ({'female' if m3.female else 'male'}): bilirubin {m3.bilirubin_mg_dl:g}, "
-            f"INR {m3.inr:g}, creatinine {m3.creatinine_mg_dl:g}, sodium {m3.sodium_mmol_l:g}, "
-            f"albumin {m3.albumin_g_dl:g} → {m3.unrounded:.2f} → {m3.meld_3_0}"
+            text.format(
+                bilirubin=f"{m3.bilirubin_mg_dl:g}",
+                inr=f"{m3.inr:g}",
+                creatinine=f"{m3.creatinine_mg_dl:g}",
+                sodium=f"{m3.sodium_mmol_l:g}",
+                albumin=f"{m3.albumin_g_dl:g}",
+                exact=f"{m3.unrounded:.2f}",
+                meld_3_0=m3.meld_3_0,
+            )
         )
     lines += list(w.not_calculated)
     lines += [f"bound applied: {b}" for b in w.bounds_applied]
@@ -590,25 +647,33 @@ def meld_text(result: MeldResult) -> str:
 
 
 def _score(value: int | None) -> str:
-    return "not calculated (inputs missing)" if value is None else str(value)
+    return _("not calculated (inputs missing)") if value is None else str(value)
 
 
 def stratum_text(a: Assessment) -> str | None:
     s = a.stratum
     if s is None:
         return None
-    larger = "larger" if s.this_group_larger else "smaller"
-    return (
-        f"Baseline MELD {s.group.replace('>=', '≥ ').replace('<', '< ')}: in the meta-analysis "
-        f"this group had the {larger} MELD decrease ({s.p_value}; group sizes and their "
-        "decreases not reported)."
-    )
+    group = s.group.replace(">=", "≥ ").replace("<", "< ")
+    if s.this_group_larger:
+        text = _(
+            "Baseline MELD {group}: in the meta-analysis this group had the larger MELD decrease"
+            " ({p}; group sizes and their decreases not reported)."
+        )
+    else:
+        text = _(
+            "Baseline MELD {group}: in the meta-analysis this group had the smaller MELD decrease"
+            " ({p}; group sizes and their decreases not reported)."
+        )
+    return text.format(group=group, p=s.p_value)
 
 
 def versions_text(a: Assessment) -> str:
-    text = f"calc {a.stamp.app_version} · evidence {a.stamp.evidence_version}"
+    text = _("calc {app} · evidence {evidence}").format(
+        app=a.stamp.app_version, evidence=a.stamp.evidence_version
+    )
     if a.stamp.context_evidence_version:
-        text += f" · context evidence {a.stamp.context_evidence_version}"
+        text += _(" · context evidence {version}").format(version=a.stamp.context_evidence_version)
     return text
 
 
@@ -616,24 +681,32 @@ def summary_text(a: Assessment) -> str:
     """The whole result in plain text (the command line, the JSON's summary_text)."""
     mr = a.meld_reduction
     lines = [
-        f"MSCT in liver failure: expected course ({versions_text(a)})",
-        f"Inputs: {input_line(a)}",
+        _("MSCT in liver failure: expected course ({versions})").format(versions=versions_text(a)),
+        _("Inputs: {inputs}").format(inputs=input_line(a)),
     ]
     if mr.available:
         lines.append(
-            f"Expected MELD after MSCT: {meld_after_text(a)} — {HEADLINE_WHAT} "
-            f"(baseline {meld_after_exact_text(a)})."
+            _("Expected MELD after MSCT: {value} — {what} (baseline {exact}).").format(
+                value=meld_after_text(a), what=_(HEADLINE_WHAT), exact=meld_after_exact_text(a)
+            )
         )
         lines.append(
-            f"Pooled {a.inputs.failure_type.value} MELD decrease: {mr.as_printed} as printed; "
-            f"{spread_kind_text(mr.spread_kind)}."
+            _("Pooled {type} MELD decrease: {as_printed} as printed; {spread}.").format(
+                type=a.inputs.failure_type.value,
+                as_printed=mr.as_printed,
+                spread=spread_kind_text(mr.spread_kind),
+            )
         )
         for r in mr.ranges:
             lines.append(f"  {range_kind_text(r.kind)}: {range_text(r)}. {r.assumption}")
     else:
-        lines.append(f"Expected MELD after MSCT: no estimate for {a.inputs.failure_type.value}.")
+        lines.append(
+            _("Expected MELD after MSCT: no estimate for {type}.").format(
+                type=a.inputs.failure_type.value
+            )
+        )
     if a.warnings:
-        lines.append("Warnings:")
+        lines.append(_("Warnings:"))
         lines.extend(f"  - {w.title}: {w.message}" for w in a.warnings)
     lines.extend(context_lines(a))
     strat = stratum_text(a)
@@ -641,34 +714,50 @@ def summary_text(a: Assessment) -> str:
         lines.append(strat)
     if a.scope_note:
         lines.append(a.scope_note)
-    lines.append("What the meta-analysis reports for the early markers:")
+    lines.append(_("What the meta-analysis reports for the early markers:"))
     if a.population_note:
         lines.append(f"  {a.population_note}")
-    alt_when = f"day {a.alt.check_day}" + (
+    alt_when = _("day {day}").format(day=a.alt.check_day) + (
         f", {date_both(a.alt.check_date)}" if a.alt.check_date else ""
     )
-    tbil_when = f"days {days_text(a.tbil.check_days)}" + (
+    tbil_when = _("days {days}").format(days=days_text(a.tbil.check_days)) + (
         f", {', '.join(date_both(d) for d in a.tbil.check_dates)}" if a.tbil.check_dates else ""
     )
-    lines.append(f"  ALT: {a.alt.finding} Date to check: {alt_when}.")
-    tbil_note = (
-        "" if a.tbil.informative else " This patient's baseline is already at or below that level."
+    lines.append(
+        _("  ALT: {finding} Date to check: {when}.").format(finding=a.alt.finding, when=alt_when)
     )
-    lines.append(f"  TBIL: {a.tbil.finding}{tbil_note} Dates to check: {tbil_when}.")
+    if a.tbil.informative:
+        tbil_line = _("  TBIL: {finding} Dates to check: {when}.")
+    else:
+        tbil_line = _(
+            "  TBIL: {finding} This patient's baseline is already at or below that level. Dates"
+            " to check: {when}."
+        )
+    lines.append(tbil_line.format(finding=a.tbil.finding, when=tbil_when))
     if a.labs is not None:
         lines.append(
-            f"MELD from labs: classic MELD {a.labs.meld}"
-            f"; MELD-Na {_score(a.labs.meld_na)}; MELD 3.0 {_score(a.labs.meld_3_0)}"
-            " (MELD-Na and MELD 3.0 for context only)."
+            _(
+                "MELD from labs: classic MELD {meld}; MELD-Na {meld_na}; MELD 3.0 {meld_3_0}"
+                " (MELD-Na and MELD 3.0 for context only)."
+            ).format(
+                meld=a.labs.meld, meld_na=_score(a.labs.meld_na), meld_3_0=_score(a.labs.meld_3_0)
+            )
         )
     if a.followup is not None and a.followup.markers:
-        lines.append("Follow-up:")
+        lines.append(_("Follow-up:"))
         lines.extend(f"  {m.symbol} {m.text}" for m in a.followup.markers)
     lines.append(
-        f"Basis: {a.stamp.short_citation}, doi:{a.stamp.doi} ({a.stamp.document_read}; "
-        f"{a.stamp.articles} articles, n = {a.stamp.patients}). "
-        "Before/after changes in treated patients, not versus control. "
-        "MSCT is investigational; decision support only, not for transplant allocation."
+        _(
+            "Basis: {citation}, doi:{doi} ({document}; {articles} articles, n = {patients})."
+            " Before/after changes in treated patients, not versus control. MSCT is"
+            " investigational; decision support only, not for transplant allocation."
+        ).format(
+            citation=a.stamp.short_citation,
+            doi=a.stamp.doi,
+            document=_(a.stamp.document_read),
+            articles=a.stamp.articles,
+            patients=a.stamp.patients,
+        )
     )
     return "\n".join(lines)
 
@@ -680,23 +769,39 @@ def note_text(a: Assessment, *, assessed: str, reference: str | None) -> str:
     """
     i, mr = a.inputs, a.meld_reduction
     ref = reference.strip() if reference else ""
-    meld = f"baseline MELD {i.meld}" + (" (classic, from labs)" if i.meld_source == "labs" else "")
-    if mr.available:
-        expected = f"Expected MELD after MSCT: {meld_after_text(a)} ({HEADLINE_WHAT})."
+    if i.meld_source == "labs":
+        meld = _("baseline MELD {meld} (classic, from labs)").format(meld=i.meld)
     else:
-        expected = f"Expected MELD after MSCT: no estimate for {i.failure_type.value}."
-    titles = "; ".join(w.title for w in a.warnings) if a.warnings else "none"
-    source = f"Source: {a.stamp.short_citation}, doi:{a.stamp.doi}"
-    if a.context.evidence is not None:
-        source += (
-            f"; controlled context {a.context.evidence.source.short_citation}, "
-            f"doi:{a.context.evidence.source.doi} (not used in the calculation)"
+        meld = _("baseline MELD {meld}").format(meld=i.meld)
+    if mr.available:
+        expected = _("Expected MELD after MSCT: {value} ({what}).").format(
+            value=meld_after_text(a), what=_(HEADLINE_WHAT)
         )
+    else:
+        expected = _("Expected MELD after MSCT: no estimate for {type}.").format(
+            type=i.failure_type.value
+        )
+    titles = _("; ").join(w.title for w in a.warnings) if a.warnings else _("none")
+    source = _("Source: {citation}, doi:{doi}").format(
+        citation=a.stamp.short_citation, doi=a.stamp.doi
+    )
+    if a.context.evidence is not None:
+        source += _(
+            "; controlled context {citation}, doi:{doi} (not used in the calculation)"
+        ).format(
+            citation=a.context.evidence.source.short_citation, doi=a.context.evidence.source.doi
+        )
+    if ref:
+        first = _("MSCT liver-failure assessment, {assessed}, patient ref {ref}").format(
+            assessed=assessed, ref=ref
+        )
+    else:
+        first = _("MSCT liver-failure assessment, {assessed}").format(assessed=assessed)
     lines = [
-        f"MSCT liver-failure assessment, {assessed}" + (f", patient ref {ref}" if ref else ""),
+        first,
         f"{i.failure_type.value}; {meld}.",
         expected,
-        f"Warnings: {titles}.",
+        _("Warnings: {titles}.").format(titles=titles),
         f"{source}; {versions_text(a)}.",
     ]
     return "\n".join(lines)

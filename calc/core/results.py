@@ -33,6 +33,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from .evidence import ContextEvidence, FailureType
+from .i18n import N_, gettext
 from .inputs import PatientInputs
 
 if TYPE_CHECKING:
@@ -41,19 +42,19 @@ if TYPE_CHECKING:
 # Short names of the warnings (for the first screen, the note and the printout), and
 # the warnings that demote the headline number (it may not apply to this patient).
 WARNING_TITLES: dict[str, str] = {
-    "no_estimate": "No estimate for this type",
-    "meld_after_floor": "Limited by the MELD floor",
-    "baseline_meld_below_20": "Baseline MELD below 20",
-    "spread_exceeds_mean": "Spread as large as the mean",
-    "tbil_at_or_below_pooled": "TBIL already at or below the pooled level",
-    "tbil_below_type_definition": "TBIL low for this type: check the unit",
-    "meld_below_10": "Baseline MELD below 10",
-    "alt_below_5": "ALT below 5 U/L: check the value",
-    "meld_labs_disagree": "Typed MELD and labs disagree",
-    "meld_rose": "MELD has risen",
-    "tbil_rose": "TBIL has risen",
-    "alt_fall_with_worsening": "ALT fell while MELD or TBIL rose",
-    "meld_followup_no_estimate": "No pooled MELD to compare",
+    "no_estimate": N_("No estimate for this type"),
+    "meld_after_floor": N_("Limited by the MELD floor"),
+    "baseline_meld_below_20": N_("Baseline MELD below 20"),
+    "spread_exceeds_mean": N_("Spread as large as the mean"),
+    "tbil_at_or_below_pooled": N_("TBIL already at or below the pooled level"),
+    "tbil_below_type_definition": N_("TBIL low for this type: check the unit"),
+    "meld_below_10": N_("Baseline MELD below 10"),
+    "alt_below_5": N_("ALT below 5 U/L: check the value"),
+    "meld_labs_disagree": N_("Typed MELD and labs disagree"),
+    "meld_rose": N_("MELD has risen"),
+    "tbil_rose": N_("TBIL has risen"),
+    "alt_fall_with_worsening": N_("ALT fell while MELD or TBIL rose"),
+    "meld_followup_no_estimate": N_("No pooled MELD to compare"),
 }
 DEMOTING_WARNINGS = frozenset(
     {"no_estimate", "meld_after_floor", "tbil_below_type_definition", "meld_below_10"}
@@ -337,7 +338,8 @@ class WarningItem:
 
     @property
     def title(self) -> str:
-        return WARNING_TITLES.get(self.code) or _dynamic_title(self.code)
+        title = WARNING_TITLES.get(self.code)
+        return gettext(title) if title else _dynamic_title(self.code)
 
     @property
     def demotes(self) -> bool:
@@ -348,11 +350,11 @@ class WarningItem:
 def _dynamic_title(code: str) -> str:
     marker = "ALT" if code.startswith("alt") else "TBIL" if code.startswith("tbil") else "MELD"
     if code.endswith("_off_marker_day"):
-        return f"{marker} taken off the marker day"
+        return gettext("{marker} taken off the marker day").format(marker=marker)
     if code.endswith("_day_unknown"):
-        return f"Day of the follow-up {marker} unknown"
+        return gettext("Day of the follow-up {marker} unknown").format(marker=marker)
     if code.endswith("_check_unit"):
-        return f"Follow-up {marker} far from baseline: check the unit"
+        return gettext("Follow-up {marker} far from baseline: check the unit").format(marker=marker)
     return code.replace("_", " ")
 
 

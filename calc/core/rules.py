@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .evidence import DispersionKind, Evidence, EvidenceError, FailureType, MeldReductionEvidence
+from .i18n import N_
 from .inputs import UMOL_L_PER_MG_DL
 from .meld import CLASSIC_MELD
 
@@ -68,17 +69,22 @@ class TbilDefinition:
     text: str  # the definition and its source, for the message
 
 
+# The definition for the types other than ACLF; words of a message (calc.core.engine).
+TBIL_ULN_DEFINITION: Final = N_(
+    "{type} is defined with a raised bilirubin (Chinese Medical Association guideline for liver"
+    " failure); the upper limit of normal is about {uln} μmol/L = 1 mg/dL"
+)
 TBIL_DEFINITIONS: Final[dict[FailureType, TbilDefinition]] = {
     FailureType.ACLF: TbilDefinition(
         ACLF_TBIL_DEFINING_UMOL_L,
-        "the APASL definition of ACLF: TBIL ≥ 5 mg/dL = 85 μmol/L (Sarin et al., Hepatol Int 2019)",
+        N_(
+            "the APASL definition of ACLF: TBIL ≥ 5 mg/dL = 85 μmol/L (Sarin et al., Hepatol Int"
+            " 2019)"
+        ),
     ),
     **{
         ft: TbilDefinition(
-            TBIL_ULN_UMOL_L,
-            f"{ft.value} is defined with a raised bilirubin (Chinese Medical Association "
-            "guideline for liver failure); the upper limit of normal is about "
-            f"{TBIL_ULN_UMOL_L:g} μmol/L = 1 mg/dL",
+            TBIL_ULN_UMOL_L, TBIL_ULN_DEFINITION.format(type=ft.value, uln=f"{TBIL_ULN_UMOL_L:g}")
         )
         for ft in (FailureType.CLF, FailureType.ALF, FailureType.SALF)
     },

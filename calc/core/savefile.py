@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from .i18n import N_, gettext
 from .report import date_words
 
 FORMAT = "calc-assessment"
@@ -46,7 +47,7 @@ _TOP_KEYS = {
 _SAVED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
 _SAVED_ON = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-SAVE_NOTICE = (
+SAVE_NOTICE = N_(
     "The saved file contains the patient reference and the values entered: "
     "keep it as you would any patient record."
 )
@@ -101,27 +102,33 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in pairs:
         if key in out:
-            raise SaveFileError(f"This is not a saved assessment: the key {key!r} appears twice.")
+            raise SaveFileError(
+                gettext("This is not a saved assessment: the key {key} appears twice.").format(
+                    key=repr(key)
+                )
+            )
         out[key] = value
     return out
 
 
 def _size_text(size: int) -> str:
-    return f"more than {READ_LIMIT:,} bytes" if size > READ_LIMIT else f"{size:,} bytes"
+    if size > READ_LIMIT:
+        return gettext("more than {size} bytes").format(size=f"{READ_LIMIT:,}")
+    return gettext("{size} bytes").format(size=f"{size:,}")
 
 
 _ENTRY_WORDS = {
-    "saved_at": "saved time",
-    "saved_on": "saved date",
-    "app_version": "calculator version",
-    "evidence_version": "evidence version",
+    "saved_at": N_("The file's saved time is missing or malformed."),
+    "saved_on": N_("The file's saved date is missing or malformed."),
+    "app_version": N_("The file's calculator version is missing or malformed."),
+    "evidence_version": N_("The file's evidence version is missing or malformed."),
 }
 
 
 def _text(document: Mapping[str, object], key: str) -> str:
     value = document.get(key)
     if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
-        raise SaveFileError(f"The file's {_ENTRY_WORDS[key]} is missing or malformed.")
+        raise SaveFileError(gettext(_ENTRY_WORDS[key]))
     return value
 
 
@@ -131,7 +138,9 @@ def _saved_at(text: str) -> datetime:
             raise ValueError
         return datetime.fromisoformat(text)
     except ValueError:
-        raise SaveFileError("The file's saved time is not a date and time of day.") from None
+        raise SaveFileError(
+            gettext("The file's saved time is not a date and time of day.")
+        ) from None
 
 
 def _saved_on(text: str) -> date:
@@ -140,7 +149,7 @@ def _saved_on(text: str) -> date:
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:
-        raise SaveFileError("The file's saved date is not a calendar date.") from None
+        raise SaveFileError(gettext("The file's saved date is not a calendar date.")) from None
 
 
 def load(data: bytes, allowed_fields: Iterable[str]) -> SavedAssessment:
@@ -150,44 +159,60 @@ def load(data: bytes, allowed_fields: Iterable[str]) -> SavedAssessment:
     file is reported as "more than READ_LIMIT bytes".
     """
     if not data:
-        raise SaveFileError("The file is empty.")
+        raise SaveFileError(gettext("The file is empty."))
     if len(data) > MAX_FILE_BYTES:
         raise SaveFileError(
-            f"The file is too large for a saved assessment ({_size_text(len(data))}; "
-            f"at most {MAX_FILE_BYTES:,} bytes)."
+            gettext(
+                "The file is too large for a saved assessment ({size}; at most {most} bytes)."
+            ).format(size=_size_text(len(data)), most=f"{MAX_FILE_BYTES:,}")
         )
     try:
         document = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except SaveFileError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise SaveFileError("This is not a saved assessment: the file is not JSON.") from None
+        raise SaveFileError(
+            gettext("This is not a saved assessment: the file is not JSON.")
+        ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise SaveFileError("This is not a saved assessment of this calculator.")
+        raise SaveFileError(gettext("This is not a saved assessment of this calculator."))
     version = document.get("format_version")
     if type(version) is not int or version not in _TOP_KEYS:
         raise SaveFileError(
-            f"The file has format version {version!r}; this calculator opens versions "
-            f"{', '.join(str(v) for v in sorted(_TOP_KEYS))}."
+            gettext(
+                "The file has format version {version}; this calculator opens versions {versions}."
+            ).format(version=repr(version), versions=", ".join(str(v) for v in sorted(_TOP_KEYS)))
         )
     unknown = sorted(set(document) - _TOP_KEYS[version])
     if unknown:
-        raise SaveFileError(f"The file has unexpected entries: {', '.join(unknown)}.")
+        raise SaveFileError(
+            gettext("The file has unexpected entries: {entries}.").format(
+                entries=", ".join(unknown)
+            )
+        )
     fields = document.get("fields")
     if not isinstance(fields, dict):
-        raise SaveFileError("The file holds no inputs.")
+        raise SaveFileError(gettext("The file holds no inputs."))
     allowed = set(allowed_fields)
     for key, value in fields.items():
         if key not in allowed:
-            raise SaveFileError(f"The file holds an unknown input {key!r}.")
+            raise SaveFileError(
+                gettext("The file holds an unknown input {key}.").format(key=repr(key))
+            )
         if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
-            raise SaveFileError(f"The input {key!r} in the file is not a short text value.")
+            raise SaveFileError(
+                gettext("The input {key} in the file is not a short text value.").format(
+                    key=repr(key)
+                )
+            )
     # Version 2: every entry but the checksum; version 1: the fields only.
     covered = {k: v for k, v in document.items() if k != "checksum"} if version >= 2 else fields
     if document.get("checksum") != _checksum(covered):
         raise SaveFileError(
-            "The file was changed after it was saved (its checksum does not match). "
-            "Enter the values again rather than trusting it."
+            gettext(
+                "The file was changed after it was saved (its checksum does not match). Enter the"
+                " values again rather than trusting it."
+            )
         )
     app_version, evidence_version = (_text(document, key) for key in _METADATA)
     saved_at: datetime | None = None
@@ -219,21 +244,31 @@ def opened_notice(saved: SavedAssessment, evidence_version: str) -> str:
     reference = saved.fields.get("patient_ref", "").strip()
     # FSI ... PDI isolate the reference, so right-to-left characters in it cannot
     # reorder the rest of the sentence (Unicode Bidirectional Algorithm, UAX #9).
-    whose = f"of \u2068{reference}\u2069" if reference else "with no patient reference,"
     if saved.saved_at is not None:
         offset = saved.saved_at.utcoffset() or timedelta(0)
-        when = f"on {date_words(saved.saved_on)} at {saved.saved_at:%H:%M} ({offset_text(offset)})"
+        when = gettext("on {date} at {time} ({offset})").format(
+            date=date_words(saved.saved_on),
+            time=f"{saved.saved_at:%H:%M}",
+            offset=offset_text(offset),
+        )
     else:
-        when = f"on {date_words(saved.saved_on)}"
-    notice = f"Opened the assessment {whose} saved {when}."
+        when = gettext("on {date}").format(date=date_words(saved.saved_on))
+    if reference:
+        notice = gettext("Opened the assessment of {reference} saved {when}.").format(
+            reference=f"\u2068{reference}\u2069", when=when
+        )
+    else:
+        notice = gettext("Opened the assessment with no patient reference, saved {when}.").format(
+            when=when
+        )
     if saved.saved_at is None:
-        notice += (
-            f" This file has the older format version {saved.format_version}: its saved date "
-            "is not covered by its checksum."
-        )
+        notice += " " + gettext(
+            "This file has the older format version {version}: its saved date is not covered by"
+            " its checksum."
+        ).format(version=saved.format_version)
     if saved.evidence_version != evidence_version:
-        notice += (
-            f" It was saved with evidence {saved.evidence_version}; this calculator uses "
-            f"{evidence_version}, so its numbers may differ."
-        )
+        notice += " " + gettext(
+            "It was saved with evidence {saved}; this calculator uses {current}, so its numbers"
+            " may differ."
+        ).format(saved=saved.evidence_version, current=evidence_version)
     return notice

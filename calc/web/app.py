@@ -33,6 +33,7 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
+from ..core import i18n
 from ..core.evidence import load_evidence
 from ..version import __version__
 
@@ -151,7 +152,8 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         HTTPS=False,  # set True behind an HTTPS proxy: turns on HSTS and Secure cookies
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         JSON_SORT_KEYS=False,
-        # The app sets no cookie today; should one ever appear, it is locked down.
+        # The only cookie the app sets is the language chosen with ?lang= (LANG_COOKIE):
+        # it holds no patient value. Every cookie is locked down the same way.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=False,
@@ -178,6 +180,19 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ehr.bp)  # FHIR R4 and CDS Hooks 2.0 (calc.web.ehr)
 
     app.jinja_env.globals["app_version"] = __version__
+    # Templates translate through the core's catalog and language (calc.core.i18n):
+    # one catalog and one per-request language for the pages, the core and the API.
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    app.jinja_env.globals["lang_tag"] = i18n.tag
+    app.jinja_env.filters["tr"] = i18n.gettext  # a message marked in Python (N_), escaped
+    app.jinja_env.globals["language_links"] = language_links
+    # The language first: every answer after it, error pages included, is in it.
+    app.before_request(_choose_language)
+    app.teardown_request(_reset_language)
     app.before_request(_refuse_methods_not_as_written)
     app.before_request(_refuse_cross_site_posts)
     app.before_request(_refuse_large_bodies)
@@ -185,6 +200,67 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+# The language: ?lang= (the switcher's links; remembered in a cookie), then the cookie,
+# then Accept-Language, then English. The API and the EHR routes are machine clients:
+# Accept-Language only (a browser's cookie does not change a program's answers).
+LANG_PARAM = "lang"
+LANG_COOKIE = "calc_lang"
+LANG_COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie (RFC 6265bis)
+
+
+def _machine_route() -> bool:
+    return _wants_json() and request.path != "/healthz"
+
+
+def _choose_language() -> None:
+    accepted = i18n.negotiate(request.headers.get("Accept-Language"))
+    if _machine_route():
+        i18n.set_language(accepted or i18n.DEFAULT)
+        return
+    asked = i18n.parse_language(request.args.get(LANG_PARAM))
+    remembered = i18n.parse_language(request.cookies.get(LANG_COOKIE))
+    i18n.set_language(asked or remembered or accepted or i18n.DEFAULT)
+
+
+def _reset_language(exc: BaseException | None = None) -> None:
+    # A worker thread serves the next request in the same context: leave no language.
+    i18n.set_language(i18n.DEFAULT)
+
+
+def language_links() -> list[dict[str, str | bool]]:
+    """The switcher: one link per language, to the form in that language."""
+    current = i18n.get_language()
+    return [
+        {
+            "href": f"{request.script_root}/?{LANG_PARAM}={i18n.TAGS[code]}",
+            "tag": i18n.TAGS[code],
+            "name": i18n.NAMES[code],
+            "current": code == current,
+        }
+        for code in i18n.LANGUAGES
+    ]
+
+
+def _language_headers(response: Response) -> None:
+    if request.endpoint == "static":
+        return
+    if _machine_route():
+        response.vary.add("Accept-Language")
+        return
+    response.vary.update(("Accept-Language", "Cookie"))
+    asked = i18n.parse_language(request.args.get(LANG_PARAM))
+    if asked is not None and request.cookies.get(LANG_COOKIE) != i18n.TAGS[asked]:
+        response.set_cookie(
+            LANG_COOKIE,
+            i18n.TAGS[asked],
+            max_age=LANG_COOKIE_MAX_AGE,
+            path="/",
+            secure=bool(current_app.config["HTTPS"]),
+            httponly=True,
+            samesite="Strict",
+        )
 
 
 def _refuse_methods_not_as_written() -> None:
@@ -259,6 +335,7 @@ def _refuse_large_bodies() -> None:
 
 
 def _headers(response: Response) -> Response:
+    _language_headers(response)
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
     if current_app.config["HTTPS"]:
@@ -290,19 +367,19 @@ def _wants_json() -> bool:
 
 
 _TITLES = {
-    400: "The request could not be read.",
-    404: "There is no page at this address.",
-    405: "This address does not accept that method.",
-    413: "The request is too large (at most 16 KiB).",
-    403: "This form only accepts requests from its own pages.",
-    415: "The request has the wrong content type.",
-    500: "Something went wrong on the server; nothing was computed. Please try again.",
+    400: i18n.N_("The request could not be read."),
+    404: i18n.N_("There is no page at this address."),
+    405: i18n.N_("This address does not accept that method."),
+    413: i18n.N_("The request is too large (at most 16 KiB)."),
+    403: i18n.N_("This form only accepts requests from its own pages."),
+    415: i18n.N_("The request has the wrong content type."),
+    500: i18n.N_("Something went wrong on the server; nothing was computed. Please try again."),
 }
 
 
 def _http_error(exc: HTTPException) -> tuple[Response | str, int, dict[str, str]]:
     code = exc.code or 500
-    message = _TITLES.get(code, exc.name)
+    message = i18n.gettext(_TITLES[code]) if code in _TITLES else exc.name
     # RFC 9110: a 405 lists the methods the address accepts.
     headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
     if _wants_json():

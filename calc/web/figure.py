@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.i18n import gettext
 from ..core.report import meld_after_text, pooled_tbil_text, tbil_text
 from ..core.results import Assessment
 from ..core.rules import MELD_CAP, MELD_FLOOR
@@ -81,7 +82,7 @@ def build_figure(a: Assessment) -> Figure:
     range_label = None
     if mr.available and mr.expected_meld_after is not None:
         after_x = _scale(mr.expected_meld_after, MELD_FLOOR, MELD_CAP)
-        after_label = f"Expected after MSCT: {meld_after_text(a)}"
+        after_label = gettext("Expected after MSCT: {value}").format(value=meld_after_text(a))
         if mr.ranges:
             r = mr.ranges[0]
             range_x = (
@@ -92,7 +93,7 @@ def build_figure(a: Assessment) -> Figure:
     meld_panel = MeldPanel(
         ticks=meld_ticks,
         baseline_x=_scale(a.inputs.meld, MELD_FLOOR, MELD_CAP),
-        baseline_label=f"Baseline: {a.inputs.meld}",
+        baseline_label=gettext("Baseline: {meld}").format(meld=a.inputs.meld),
         after_x=after_x,
         after_label=after_label,
         range_x=range_x,
@@ -112,19 +113,29 @@ def build_figure(a: Assessment) -> Figure:
         ticks=tbil_ticks,
         unit_label="mg/dL" if unit == "mg/dL" else "μmol/L",
         baseline_x=_scale(a.tbil.baseline_umol_l, 0, top),
-        baseline_label=f"baseline TBIL {tbil_text(a.tbil.baseline_umol_l, unit)}",
+        baseline_label=gettext("baseline TBIL {value}").format(
+            value=tbil_text(a.tbil.baseline_umol_l, unit)
+        ),
         pooled_x=_scale(a.tbil.pooled_level_umol_l, 0, top),
-        pooled_label=f"pooled level at 2 and 3 months, {pooled_tbil_text(a)}",
+        pooled_label=gettext("pooled level at 2 and 3 months, {value}").format(
+            value=pooled_tbil_text(a)
+        ),
     )
     if mr.available:
-        meld_text = (
-            f"MELD from baseline {a.inputs.meld} to an expected {meld_after_text(a)} after MSCT"
+        meld_text = gettext("MELD from baseline {meld} to an expected {value} after MSCT").format(
+            meld=a.inputs.meld, value=meld_after_text(a)
         )
     else:
-        meld_text = f"Baseline MELD {a.inputs.meld}; no estimate of the MELD after MSCT"
-    description = (
-        f"{meld_text}. Baseline TBIL {tbil_text(a.tbil.baseline_umol_l, unit)} against the "
-        f"pooled level of {pooled_tbil_text(a)} reached at 2 and 3 months."
+        meld_text = gettext("Baseline MELD {meld}; no estimate of the MELD after MSCT").format(
+            meld=a.inputs.meld
+        )
+    description = gettext(
+        "{meld_text}. Baseline TBIL {baseline} against the pooled level of {pooled} reached"
+        " at 2 and 3 months."
+    ).format(
+        meld_text=meld_text,
+        baseline=tbil_text(a.tbil.baseline_umol_l, unit),
+        pooled=pooled_tbil_text(a),
     )
     return Figure(WIDTH, LEFT, RIGHT, meld_panel, tbil_panel, description)
 
@@ -228,35 +239,35 @@ def build_trajectory(a: Assessment) -> Trajectory | None:
 
     panels: list[TrajectoryPanel] = []
     if alt_values:
-        alt_series = [(0.0, a.inputs.alt_entered, "baseline", True)]
+        alt_series = [(0.0, a.inputs.alt_entered, gettext("baseline"), True)]
         for m in alt_values:
             d, known = day_of(m)
-            label = f"day {m.day}" if known else "day ?"
+            label = _day(m.day)
             alt_series.append((d, m.canonical * alt_scale, label, known))
         title = f"ALT ({'μkat/L' if alt_unit == 'ukat/L' else 'U/L'})"
         panels.append(_panel(title, len(panels), alt_series, x_of, None))
-    tbil_series = [(0.0, a.inputs.tbil_entered, "baseline", True)]
+    tbil_series = [(0.0, a.inputs.tbil_entered, gettext("baseline"), True)]
     for m in tbil_values:
         d, known = day_of(m)
-        tbil_series.append(
-            (d, m.canonical * tbil_scale, f"day {m.day}" if known else "day ?", known)
-        )
+        tbil_series.append((d, m.canonical * tbil_scale, _day(m.day), known))
     check_days = a.tbil.check_days
     pooled = (
         float(check_days[0]),
         float(check_days[-1]),
         a.tbil.pooled_level_umol_l * tbil_scale,
-        f"pooled level {pooled_tbil_text(a)}, days {check_days[0]}–{check_days[-1]}",
+        gettext("pooled level {value}, days {first}–{last}").format(
+            value=pooled_tbil_text(a), first=check_days[0], last=check_days[-1]
+        ),
     )
     if tbil_values:
         title = f"TBIL ({'mg/dL' if tbil_unit == 'mg/dL' else 'μmol/L'})"
         panels.append(_panel(title, len(panels), tbil_series, x_of, pooled))
     if meld_values:
-        meld_series = [(0.0, float(a.inputs.meld), "baseline", True)]
+        meld_series = [(0.0, float(a.inputs.meld), gettext("baseline"), True)]
         for m in meld_values:
             known = m.day is not None
             d = float(m.day) if m.day is not None else x_max - 5
-            meld_series.append((d, m.canonical, f"day {m.day}" if known else "day ?", known))
+            meld_series.append((d, m.canonical, _day(m.day), known))
         mr = a.meld_reduction
         expected = None
         if mr.available and mr.expected_meld_after_display is not None:
@@ -264,12 +275,12 @@ def build_trajectory(a: Assessment) -> Trajectory | None:
                 0.0,
                 x_max,
                 float(mr.expected_meld_after_display),
-                f"expected {meld_after_text(a)}",
+                gettext("expected {value}").format(value=meld_after_text(a)),
             )
-        panels.append(_panel("MELD (points)", len(panels), meld_series, x_of, expected))
+        panels.append(_panel(gettext("MELD (points)"), len(panels), meld_series, x_of, expected))
     step = 30 if x_max <= 200 else 60
     x_ticks = tuple(Tick(x_of(d), str(d)) for d in range(0, int(x_max) + 1, step))
-    marker_days = tuple(Tick(x_of(d), f"day {d}") for d in (a.alt.check_day, *a.tbil.check_days))
+    marker_days = tuple(Tick(x_of(d), _day(d)) for d in (a.alt.check_day, *a.tbil.check_days))
     parts = [m.text for m in fu.markers]
     return Trajectory(
         width=WIDTH,
@@ -281,3 +292,8 @@ def build_trajectory(a: Assessment) -> Trajectory | None:
         panels=tuple(panels),
         description=" ".join(parts),
     )
+
+
+def _day(day: int | None) -> str:
+    """A point's day: "day 15", or "day ?" when it was not given."""
+    return gettext("day {day}").format(day=day) if day is not None else gettext("day ?")

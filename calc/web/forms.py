@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.support import LazyProxy
 from wtforms import BooleanField, Form, RadioField, SelectChoice, SelectField, StringField
+from wtforms.i18n import get_translations
 from wtforms.validators import Length, Optional
 
+from ..core import i18n
 from ..core.assessment import (
     LAB_VALUE_FIELDS,
     AssessmentRequest,
@@ -22,7 +25,8 @@ from ..core.assessment import (
     labs_given,
     validate_request,
 )
-from ..core.fields import BY_API, FIELDS, Adapter, Field, error_target
+from ..core.fields import BY_API, FIELDS, Adapter, Field, error_target, hint_text
+from ..core.i18n import N_, gettext, lazy_gettext
 from ..core.inputs import FAILURE_TYPE_DEFINITIONS, UNIT_LABELS, InputError, TbilUnit
 from ..core.meld import AlbuminUnit, CreatinineUnit
 from ..core.savefile import SAVE_NOTICE
@@ -68,6 +72,16 @@ FOLLOWS = {
 }
 
 
+def _label(field: Field) -> Any:
+    """The field's label, in the language of the request that shows it."""
+    return lazy_gettext(field.label)
+
+
+def _hint(field: Field) -> Any:
+    """The field's hint, in the language of the request that shows it."""
+    return LazyProxy(hint_text, field, enable_cache=False)
+
+
 def _choices(values: tuple[str, ...]) -> list[Any]:
     return [SelectChoice(v, UNIT_LABELS.get(v, v)) for v in values]
 
@@ -84,7 +98,7 @@ def _unit_field(api: str) -> Any:
     if name in FOLLOWS:
         render["data-follows"] = FOLLOWS[name]
     return SelectField(
-        field.label,
+        _label(field),
         validate_choice=False,
         choices=_choices(field.choices),
         default=field.preselected,
@@ -94,39 +108,70 @@ def _unit_field(api: str) -> Any:
 
 def _number_field(api: str, **render: str) -> Any:
     field = BY_API[api]
-    return StringField(field.label, render_kw={**NUMBER_ATTRS, **render}, description=field.hint)
+    return StringField(
+        _label(field), render_kw={**NUMBER_ATTRS, **render}, description=_hint(field)
+    )
 
 
 def _day_field(api: str) -> Any:
     return _number_field(api, inputmode="numeric")
 
 
+# A date field's name in the page script's message ("Follow-up ALT: date taken must be ...").
+DATE_NAMES = {
+    "transplant_date": N_("Date of MSCT"),
+    "followup.alt_day15.date": N_("Follow-up ALT: date taken"),
+    "followup.tbil_day60.date": N_("Follow-up TBIL (day 60): date taken"),
+    "followup.tbil_day90.date": N_("Follow-up TBIL (day 90): date taken"),
+    "followup.meld.date": N_("Follow-up MELD: date taken"),
+}
+
+
 def _date_field(api: str) -> Any:
     field = BY_API[api]
-    taken = field.label.replace(": or date taken", ": date taken")
+    taken = lazy_gettext(DATE_NAMES[api])
     return StringField(
-        field.label, render_kw={**DATE_ATTRS, "data-date": taken}, description=field.hint
+        _label(field), render_kw={**DATE_ATTRS, "data-date": taken}, description=_hint(field)
     )
 
 
 def _optional_text(label: str, max_length: int, what: str) -> Any:
-    """An optional free-text field (never a clinical value): its length is all that is checked."""
+    """An optional free-text field (never a clinical value): its length is all that is checked.
+
+    ``label`` and ``what`` are marked messages (N_), worded in the request's language.
+    """
+
+    def words(text: str, **values: object) -> Any:
+        def word() -> str:
+            return gettext(text).format(label=gettext(label), max=max_length, what=gettext(what))
+
+        return LazyProxy(word, enable_cache=False)
+
     return StringField(
-        f"{label} (optional)",
+        words(N_("{label} (optional)")),
         validators=[
             Optional(),
-            Length(max=max_length, message=f"{label} must be at most {max_length} characters."),
+            # WTForms formats the message with %: no % in the words (they come from .format).
+            Length(max=max_length, message=words(N_("{label} must be at most {max} characters."))),
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
-        description=f"Up to {max_length} characters. {what}",
+        description=words(N_("Up to {max} characters. {what}")),
     )
 
 
 class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     """Baseline values of one patient. Nothing here is stored or logged."""
 
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            """WTForms' own messages (its built-in validators) in the request's language:
+            WTForms ships them in Simplified Chinese as its ``zh`` catalog."""
+            if i18n.get_language() == i18n.CHINESE:
+                return get_translations(["zh"])
+            return None
+
     failure_type = RadioField(
-        BY_API["failure_type"].label,
+        _label(BY_API["failure_type"]),
         validate_choice=False,
         choices=[SelectChoice(v, v) for v in BY_API["failure_type"].choices],
     )
@@ -136,20 +181,22 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     tbil = _number_field("tbil")
     tbil_unit = _unit_field("tbil_unit")
     transplant_date = StringField(
-        BY_API["transplant_date"].label,
-        render_kw={**DATE_ATTRS, "data-date": "Date of MSCT"},
-        description=BY_API["transplant_date"].hint,
+        _label(BY_API["transplant_date"]),
+        render_kw={**DATE_ATTRS, "data-date": lazy_gettext(DATE_NAMES["transplant_date"])},
+        description=_hint(BY_API["transplant_date"]),
     )
     patient_ref = _optional_text(
-        "Patient reference",
+        N_("Patient reference"),
         PATIENT_REF_MAX,
-        "Printed on the summary and written into a saved file if you save one; never "
-        "stored or logged by the server.",
+        N_(
+            "Printed on the summary and written into a saved file if you save one; never "
+            "stored or logged by the server."
+        ),
     )
     clinician = _optional_text(
-        "Clinician name",
+        N_("Clinician name"),
         CLINICIAN_MAX,
-        "Printed on the summary; not written into a saved file, never stored or logged.",
+        N_("Printed on the summary; not written into a saved file, never stored or logged."),
     )
 
     # MELD from labs (bilirubin is the TBIL above).
@@ -157,16 +204,16 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
     lab_creatinine = _number_field("labs.creatinine")
     lab_creatinine_unit = _unit_field("labs.creatinine_unit")
     lab_dialysis = BooleanField(
-        BY_API["labs.dialysis"].label, description=BY_API["labs.dialysis"].hint
+        _label(BY_API["labs.dialysis"]), description=_hint(BY_API["labs.dialysis"])
     )
     lab_sodium = _number_field("labs.sodium")
     lab_albumin = _number_field("labs.albumin")
     lab_albumin_unit = _unit_field("labs.albumin_unit")
     lab_sex = SelectField(
-        BY_API["labs.sex"].label,
+        _label(BY_API["labs.sex"]),
         validate_choice=False,
         choices=[
-            SelectChoice("", "Not given"),
+            SelectChoice("", lazy_gettext(N_("Not given"))),
             *(SelectChoice(v, v) for v in BY_API["labs.sex"].choices),
         ],
         default=BY_API["labs.sex"].preselected,
@@ -191,7 +238,7 @@ class AssessmentForm(Form):  # type: ignore[misc]  # WTForms ships no type hints
 
     request: AssessmentRequest | None = None
     # What a saved file holds, in words (for the form and the result page).
-    save_notice = SAVE_NOTICE
+    save_notice = lazy_gettext(SAVE_NOTICE)
 
     def _text(self, name: str) -> str:
         value = self[name].data

@@ -11,10 +11,12 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from ..core import savefile
+from ..core import i18n, savefile
 from ..core.assessment import run
+from ..core.i18n import N_
 from ..core.report import (
     HEADLINE_WHAT,
+    classic_working_line,
     date_both,
     date_words,
     days_text,
@@ -41,13 +43,18 @@ bp = Blueprint("views", __name__)
 
 # Each follow-up status in words beside its symbol (never by colour alone).
 STATUS_WORDS = {
-    "fallen": "fallen",
-    "not_fallen": "not fallen",
-    "risen": "risen",
-    "unchanged": "unchanged",
-    "at_or_below_pooled": "at or below pooled",
-    "above_pooled": "above pooled",
+    "fallen": N_("fallen"),
+    "not_fallen": N_("not fallen"),
+    "risen": N_("risen"),
+    "unchanged": N_("unchanged"),
+    "at_or_below_pooled": N_("at or below pooled"),
+    "above_pooled": N_("above pooled"),
 }
+
+
+# The types by name where the page names the type of this patient: the code in English
+# ("ACLF"), the term with the code beside it in Chinese ("慢加急性肝衰竭 (ACLF)").
+TYPE_NAMES = (N_("ACLF"), N_("CLF"), N_("ALF"), N_("SALF"))
 
 
 @bp.app_context_processor
@@ -57,7 +64,7 @@ def _display_helpers() -> dict[str, object]:
         "date_words": date_words,
         "days_text": days_text,
         "entered": entered,
-        "headline_what": HEADLINE_WHAT,
+        "headline_what": i18n.gettext(HEADLINE_WHAT),
         "input_line": input_line,
         "meld_after_exact_text": meld_after_exact_text,
         "meld_after_text": meld_after_text,
@@ -71,6 +78,7 @@ def _display_helpers() -> dict[str, object]:
         "unit_label": unit_label,
         "failure_type_hints": FAILURE_TYPE_HINTS,
         "meld_working_lines": meld_working_lines,
+        "classic_working_line": classic_working_line,
         "status_words": STATUS_WORDS,
         "evidence": current_app.extensions["calc_evidence"],
     }
@@ -82,17 +90,22 @@ def _form_page(form: AssessmentForm, status: int = 200, **notes: str) -> tuple[s
 
 @bp.get("/")
 def index() -> tuple[str, int]:
-    """The empty form: the same bytes for every visit, so rendered once per process.
+    """The empty form: the same bytes for every visit in a language, so rendered once per
+    process and language.
 
     It holds no patient data. It is cached only at the application root (a
     client-sent SCRIPT_NAME must not grow the cache); elsewhere it is rendered.
+    English is cached under "", each other language under its code: the cache has at
+    most one page per supported language, whatever the clients send.
     """
     if request.script_root:
         return _form_page(AssessmentForm())
     cache: dict[str, str] = current_app.extensions.setdefault("calc_empty_form", {})
-    page = cache.get("")
+    language = i18n.get_language()
+    key = "" if language == i18n.DEFAULT else language
+    page = cache.get(key)
     if page is None:
-        page = cache[""] = render_template("form.html", form=AssessmentForm())
+        page = cache[key] = render_template("form.html", form=AssessmentForm())
     return page, 200
 
 
@@ -109,7 +122,9 @@ def submit() -> tuple[str, int]:
     # sheet says when it was made; it is shown, never stored.
     now = datetime.now().astimezone()
     offset = now.strftime("%z")  # +0100
-    assessed = f"{date_words(now.date())}, {now:%H:%M} (UTC{offset[:3]}:{offset[3:]})"
+    assessed = i18n.gettext("{date}, {time} (UTC{offset})").format(
+        date=date_words(now.date()), time=f"{now:%H:%M}", offset=f"{offset[:3]}:{offset[3:]}"
+    )
     msct = result.inputs.transplant_date
     reference = (form.patient_ref.data or "").strip()
     clinician = form["clinician"].data if "clinician" in form else ""
@@ -170,11 +185,13 @@ def open_saved() -> tuple[str, int]:
         return _form_page(
             AssessmentForm(),
             422,
-            open_error=f"The file holds values that are not allowed ({problems}).",
+            open_error=i18n.gettext(
+                "The file holds values that are not allowed ({problems})."
+            ).format(problems=problems),
         )
     evidence = current_app.extensions["calc_evidence"]
     notice = savefile.opened_notice(saved, evidence.evidence_version)
-    notice += " Add the new follow-up values, then show the result."
+    notice += " " + i18n.gettext("Add the new follow-up values, then show the result.")
     return _form_page(form, 200, open_notice=notice)
 
 

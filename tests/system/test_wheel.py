@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from tests.served import clean_env, serve
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ["pyproject.toml", "README.md", "calc", "templates", "static"]
+SOURCE = ["pyproject.toml", "setup.py", "README.md", "calc", "templates", "static"]
 PATIENT = {"failure_type": "ACLF", "meld": "28", "alt": "240", "tbil": "320"}
 
 
@@ -42,7 +42,7 @@ def _assets(html: str) -> set[str]:
     return parser.assets
 
 
-def _run(*args: str | Path, cwd: Path, timeout: float = 600) -> str:
+def _run(*args: str | Path, cwd: Path, timeout: float = 600, ok: tuple[int, ...] = (0,)) -> str:
     result = subprocess.run(
         [str(a) for a in args],
         cwd=cwd,
@@ -52,8 +52,8 @@ def _run(*args: str | Path, cwd: Path, timeout: float = 600) -> str:
         timeout=timeout,
         check=False,
     )
-    assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    assert result.returncode in ok, f"{args}\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
 
 
 def test_the_wheel_installs_in_a_clean_venv_and_serves_every_page(tmp_path: Path) -> None:
@@ -74,6 +74,10 @@ def test_the_wheel_installs_in_a_clean_venv_and_serves_every_page(tmp_path: Path
         for f in (ROOT / folder).iterdir():
             assert f"{packaged}/{f.name}" in names, f"{f.name} is not in the wheel"
     assert "calc/core/data/evidence.json" in names
+    # The Chinese catalog: its source and the .mo the build compiled from it (setup.py).
+    catalog = "calc/translations/zh_Hans_CN/LC_MESSAGES/messages"
+    assert f"{catalog}.po" in names and f"{catalog}.mo" in names
+    assert zipfile.ZipFile(wheel).read(f"{catalog}.mo").startswith(b"\xde\x12\x04\x95")
     assert not any(n.startswith(("tests/", "loadtest/")) for n in names)
 
     _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
@@ -85,6 +89,14 @@ def test_the_wheel_installs_in_a_clean_venv_and_serves_every_page(tmp_path: Path
     text = _run(calc, "assess", "--failure-type", "ACLF", "--meld", "28", "--alt", "240",
                 "--tbil", "320", cwd=run)  # fmt: skip
     assert "13.07" in text  # 28 - 14.93, Cao 2018
+    text = _run(calc, "--lang", "zh-CN", "assess", "--failure-type", "ACLF", "--meld", "50",
+                "--alt", "240", "--tbil", "320", cwd=run, ok=(2,))  # fmt: skip
+    assert "基线 MELD 必须是 6 至 40 之间的整数。" in text
+    # The installed package reads its compiled catalog, not a .po.
+    loaded = _run(python, "-c", "from calc.core import i18n; t = i18n.translations(i18n.CHINESE);"
+                  " print(type(t).__name__, i18n._catalog_files(i18n.CHINESE)[1].is_file())",
+                  cwd=run)  # fmt: skip
+    assert loaded.split() == ["Translations", "True"]
 
     env = clean_env({"HOME": str(tmp_path)})
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -115,4 +127,9 @@ def test_the_wheel_installs_in_a_clean_venv_and_serves_every_page(tmp_path: Path
         assert status == 200 and json.loads(body)["meld_reduction"]["mean"] == 14.93
         status, _, body = server.request("GET", "/nowhere")
         assert status == 404 and b"There is no page at this address." in body
+        zh = {"Accept-Language": "zh-CN"}
+        status, _, page = server.request("GET", "/", headers=zh)
+        assert status == 200 and '<html lang="zh-CN">' in page.decode()
+        status, _, result = server.request("POST", "/", urlencode(PATIENT), {**form, **zh})
+        assert status == 200 and "约 13" in result.decode() and b"13.07" in result
     assert server.stderr.strip() == "", server.stderr

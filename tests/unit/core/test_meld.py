@@ -1378,6 +1378,7 @@ ALLOWED_LITERALS: dict[tuple[str, str], tuple[int, str]] = {
     ("server.py", "10"): (1, "the server's graceful timeout, in seconds"),
     ("worker.py", "10"): (3, "the head, body and send deadlines, in seconds"),
     ("csvread.py", "10"): (1, "byte 10, the line feed"),
+    ("i18n.py", "1.0"): (1, "the default quality of a language in Accept-Language"),
     ("ehr.py", "10"): (1, "the length of a YYYY-MM-DD date"),
     ("fhir.py", "6"): (4, "the check digit of LOINC codes (1742-6, 14631-6, 6301-6, 34714-6)"),
     ("fhir.py", "3.0"): (1, "the local code of MELD 3.0, meld-3.0"),

@@ -66,10 +66,11 @@ RESULTS_MAY_LOAD = {
     "calc.version",
     "calc.core",
     "calc.core.evidence",
+    "calc.core.i18n",  # the words of a message in the current language (pure, no Flask)
     "calc.core.inputs",
     "calc.core.results",
 }
-RESULTS_MAY_IMPORT = {"calc.core.evidence", "calc.core.inputs", "calc.core.meld"}
+RESULTS_MAY_IMPORT = {"calc.core.evidence", "calc.core.i18n", "calc.core.inputs", "calc.core.meld"}
 
 
 # --------------------------------------------------------------------------
