@@ -36,6 +36,7 @@ from werkzeug.exceptions import (
 from ..core import i18n
 from ..core.evidence import load_evidence
 from ..version import __version__
+from .templating import CompiledTranslations, LanguageEnvironment
 
 log = logging.getLogger("calc")
 
@@ -103,6 +104,7 @@ class CalcFlask(Flask):
     """
 
     json_provider_class = OrjsonProvider
+    jinja_environment = LanguageEnvironment  # one compiled template per language
 
     def add_url_rule(
         self,
@@ -182,7 +184,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["app_version"] = __version__
     # Templates translate through the core's catalog and language (calc.core.i18n):
     # one catalog and one per-request language for the pages, the core and the API.
-    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.add_extension(CompiledTranslations)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
