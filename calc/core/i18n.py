@@ -144,7 +144,10 @@ def tag() -> str:
 
 def gettext(message: str) -> str:
     """``message`` in the current language (English: ``message`` itself)."""
-    return translations(get_language()).gettext(message)
+    language = _current.get()
+    if language == DEFAULT:  # the messages are written in English
+        return message
+    return translations(language).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -501,9 +501,15 @@ def context_lines(
     a: Assessment, *, outcomes: tuple[str, ...] = ("MELD score", "survival")
 ) -> list[str]:
     """The controlled evidence in words, one line per outcome (for text and print)."""
-    ctx = a.context.evidence
+    return list(_context_lines(a.context, outcomes, i18n.get_language()))
+
+
+@lru_cache(maxsize=32)
+def _context_lines(view: ContextView, outcomes: tuple[str, ...], language: str) -> tuple[str, ...]:
+    """The same for every patient of a type in a language (immutable): built once."""
+    ctx = view.evidence
     if ctx is None:
-        return [a.context.message]
+        return (view.message,)
     src = ctx.source
     lines = [
         _(
@@ -527,7 +533,7 @@ def context_lines(
                 )
             )
     lines.append(_(ctx.why_different))
-    return lines
+    return tuple(lines)
 
 
 # --------------------------------------------------------------------------
