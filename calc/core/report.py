@@ -8,9 +8,10 @@ field, so that a value reaches the JSON only through a documented field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from . import i18n
 from . import jsonview as jv
@@ -21,8 +22,10 @@ from .i18n import gettext as _
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
 from .meld import MELD_NA, MeldResult, Term
-from .results import Assessment, ContextView, RangeEstimate
+from .results import Assessment, ContextView, RangeEstimate, VersionStamp
 from .rules import decimals_of
+
+_T = TypeVar("_T")
 
 DOI_URL = "https://doi.org/"
 
@@ -231,31 +234,65 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
             for w in a.warnings
         ),
         scope_note=a.scope_note,
-        evidence=jv.EvidenceStamp(
-            version=a.stamp.evidence_version,
-            doi=a.stamp.doi,
-            url=DOI_URL + a.stamp.doi,
-            citation=a.stamp.citation,
-            articles=a.stamp.articles,
-            patients=a.stamp.patients,
-            document_read=a.stamp.document_read,
-        ),
-        version=jv.Versions(
-            app=a.stamp.app_version,
-            evidence=a.stamp.evidence_version,
-            context_evidence=a.stamp.context_evidence_version,
-        ),
-        basis=jv.Basis(intended_use=a.intended_use, derivation=a.derivation, limits=a.limits),
+        evidence=_evidence_stamp(a.stamp),
+        version=_versions(a.stamp),
+        basis=_basis(a.intended_use, a.derivation, a.limits),
         summary_text=summary_text(a),
     )
 
 
-def context_view(a: Assessment) -> jv.ContextAvailable | jv.ContextUnavailable:
-    """The controlled evidence for this type, as printed, apart from the calculation."""
-    return _context_view(a.context)
+# The parts of the body that are the same for every patient of an evidence (and a type,
+# and a language): immutable, so each is built once rather than per request.
 
 
 @lru_cache(maxsize=16)
+def _evidence_stamp(stamp: VersionStamp) -> jv.EvidenceStamp:
+    return jv.EvidenceStamp(
+        version=stamp.evidence_version,
+        doi=stamp.doi,
+        url=DOI_URL + stamp.doi,
+        citation=stamp.citation,
+        articles=stamp.articles,
+        patients=stamp.patients,
+        document_read=stamp.document_read,
+    )
+
+
+@lru_cache(maxsize=16)
+def _versions(stamp: VersionStamp) -> jv.Versions:
+    return jv.Versions(
+        app=stamp.app_version,
+        evidence=stamp.evidence_version,
+        context_evidence=stamp.context_evidence_version,
+    )
+
+
+@lru_cache(maxsize=64)
+def _basis(intended_use: str, derivation: tuple[str, ...], limits: tuple[str, ...]) -> jv.Basis:
+    return jv.Basis(intended_use=intended_use, derivation=derivation, limits=limits)
+
+
+def context_view(a: Assessment) -> jv.ContextAvailable | jv.ContextUnavailable:
+    """The controlled evidence for this type, as printed, apart from the calculation."""
+    return _per_context(a.context, ("view",), lambda: _context_view(a.context))
+
+
+# Built once per loaded controlled evidence (and message, language, ...): keyed by the
+# evidence object itself, since hashing its whole tree per request costs more than it saves.
+_PER_CONTEXT: dict[tuple[Any, ...], tuple[object, Any]] = {}
+
+
+def _per_context(view: ContextView, extra: tuple[Any, ...], build: Callable[[], _T]) -> _T:
+    key = (id(view.evidence), view.message, *extra)
+    held = _PER_CONTEXT.get(key)
+    if held is None or held[0] is not view.evidence:
+        if len(_PER_CONTEXT) >= 64:
+            _PER_CONTEXT.clear()
+        held = _PER_CONTEXT[key] = (view.evidence, build())
+    value: _T = held[1]
+    return value
+
+
 def _context_view(view: ContextView) -> jv.ContextAvailable | jv.ContextUnavailable:
     """The same for every patient of a type (immutable): built once per evidence and type."""
     ctx = view.evidence
@@ -501,11 +538,14 @@ def context_lines(
     a: Assessment, *, outcomes: tuple[str, ...] = ("MELD score", "survival")
 ) -> list[str]:
     """The controlled evidence in words, one line per outcome (for text and print)."""
-    return list(_context_lines(a.context, outcomes, i18n.get_language()))
+    language = i18n.get_language()
+    lines = _per_context(
+        a.context, ("lines", outcomes, language), lambda: _context_lines(a.context, outcomes)
+    )
+    return list(lines)
 
 
-@lru_cache(maxsize=32)
-def _context_lines(view: ContextView, outcomes: tuple[str, ...], language: str) -> tuple[str, ...]:
+def _context_lines(view: ContextView, outcomes: tuple[str, ...]) -> tuple[str, ...]:
     """The same for every patient of a type in a language (immutable): built once."""
     ctx = view.evidence
     if ctx is None:
