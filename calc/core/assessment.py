@@ -59,19 +59,15 @@ def labs_given(values: Mapping[str, object]) -> bool:
     return any(not _is_blank(values.get(f)) for f in LAB_VALUE_FIELDS)
 
 
-def _given(value: object) -> bool:
-    return value is not None and value is not False and not _is_blank(value)
-
-
 def assemble(adapter: Adapter, value_of: Callable[[Field], object]) -> dict[str, Any]:
     """The API's request from the values an adapter took, by the field table.
 
     ``value_of`` gives the adapter's value of a field it takes (None or blank: not
-    given). One rule for the form and the command line: the labs are given when a lab
-    value is
-    (:func:`labs_given`); a follow-up marker is given when its value, day or date
-    is, and then carries its value even if blank, so the core refuses a day without
-    a value rather than an adapter dropping it.
+    given; a yes/no answer is given either way). One rule for the form and the command
+    line: the labs are given when a lab value is (:func:`labs_given`); a follow-up
+    marker is given when its value, day or date is, and then carries its value even
+    if blank, so the core refuses a day without a value rather than an adapter
+    dropping it.
     """
     taken = {f.api: value_of(f) for f in fields_of(adapter)}
     raw: dict[str, Any] = {}
@@ -80,13 +76,13 @@ def assemble(adapter: Adapter, value_of: Callable[[Field], object]) -> dict[str,
     for api, value in taken.items():
         group, _, name = api.rpartition(".")
         if group == "labs":
-            if _given(value) or name == "dialysis":
+            if not _is_blank(value):
                 labs[name] = value
         elif group.startswith("followup."):
             marker = group.removeprefix("followup.")
-            if _given(value):
+            if not _is_blank(value):
                 markers.setdefault(marker, {})[name] = value
-        elif _given(value):
+        elif not _is_blank(value):
             raw[api] = value
     if labs_given(labs):
         raw["labs"] = labs
