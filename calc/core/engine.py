@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 from ..version import __version__
 from .evidence import (
@@ -28,6 +27,7 @@ from .evidence import (
 from .i18n import N_, get_language, gettext
 from .inputs import UMOL_L_PER_MG_DL, PatientInputs, TbilUnit, umol_l_to_tbil_unit
 from .meld import MeldResult
+from .memo import once
 from .results import (
     AltMarker,
     Assessment,
@@ -241,7 +241,7 @@ def tbil_finding(tbil: TbilMarkerEvidence) -> str:
 
 
 def _markers(
-    inputs: PatientInputs, evidence: Evidence, t: TypeTable
+    inputs: PatientInputs, evidence: Evidence, t: TypeTable, words: _TypeWords
 ) -> tuple[AltMarker, TbilMarker]:
     alt_ev, tbil_ev = evidence.alt, evidence.tbil
     alt = AltMarker(
@@ -254,7 +254,7 @@ def _markers(
         size_reported=alt_ev.size is not None,
         as_printed=alt_ev.as_printed,
         p_value=alt_ev.p_value.as_printed,
-        finding=alt_finding(alt_ev),
+        finding=words.alt_finding,
     )
     level = tbil_ev.pooled_level_umol_l
     dates = (
@@ -273,7 +273,7 @@ def _markers(
         informative=bool(tbil_informative(t, inputs.tbil_umol_l)),
         as_printed=tbil_ev.as_printed,
         p_value=tbil_ev.p_value.as_printed,
-        finding=tbil_finding(tbil_ev),
+        finding=words.tbil_finding,
     )
     return alt, tbil
 
@@ -440,23 +440,11 @@ def _warnings(seen: _Seen, t: TypeTable, ft: int) -> list[WarningItem]:
     return [WarningItem(code, _WORDS[code](seen)) for code in raised(flags)]
 
 
-def _derivation(evidence: Evidence, mr: MeldReduction) -> tuple[str, ...]:
-    return _derivation_of(
-        evidence.meld_reduction[mr.failure_type],
-        evidence.baseline_meld,
-        evidence.alt,
-        evidence.tbil,
-        get_language(),
-    )
-
-
-@lru_cache(maxsize=32)
-def _derivation_of(
+def _derivation(
     mr: MeldReductionEvidence,
     baseline_meld: Comparison,
     alt: AltMarkerEvidence,
     tbil: TbilMarkerEvidence,
-    language: str,  # the cache's key: the words differ by language
 ) -> tuple[str, ...]:
     """How each number is derived: the same for every patient of a failure type."""
     steps = [
@@ -520,22 +508,12 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-@lru_cache(maxsize=8)
-def _limits(not_reported: tuple[str, ...]) -> tuple[str, ...]:
-    """The limits of the evidence in words (the same for every patient: computed once)."""
-    return LIMITS_FIXED + tuple(f"Not reported: {_lower_first(n)}" for n in not_reported)
-
-
-def limits_text(limits: tuple[str, ...]) -> tuple[str, ...]:
-    """The limits in the current language (the files' own sentences as printed)."""
-    out = []
-    for limit in limits:
-        if limit.startswith("Not reported: "):
-            item = limit.removeprefix("Not reported: ")
-            out.append(gettext("Not reported: {item}").format(item=item))
-        else:
-            out.append(gettext(limit))
-    return tuple(out)
+def limits_text(not_reported: tuple[str, ...]) -> tuple[str, ...]:
+    """The limits of the evidence in the current language (the files' own sentences as
+    printed)."""
+    fixed = tuple(gettext(limit) for limit in LIMITS_FIXED)
+    item = gettext("Not reported: {item}")
+    return fixed + tuple(item.format(item=_lower_first(n)) for n in not_reported)
 
 
 def context_for(evidence: Evidence, failure_type: FailureType) -> ContextView:
@@ -560,6 +538,54 @@ def _population_note(evidence: Evidence, failure_type: FailureType) -> str | Non
     ).format(patients=evidence.source.patients, type=failure_type.value)
 
 
+@dataclass(frozen=True)
+class _TypeWords:
+    """What an assessment says that no patient changes: one per evidence, type and language."""
+
+    stamp: VersionStamp
+    derivation: tuple[str, ...]
+    limits: tuple[str, ...]
+    intended_use: str
+    context: ContextView
+    population_note: str | None
+    scope_note: str | None
+    alt_finding: str
+    tbil_finding: str
+
+
+def _type_words(evidence: Evidence, failure_type: FailureType) -> _TypeWords:
+    return once(evidence, ("type words", failure_type, get_language()),
+                lambda: _build_type_words(evidence, failure_type))  # fmt: skip
+
+
+def _build_type_words(evidence: Evidence, failure_type: FailureType) -> _TypeWords:
+    src, ctx, mr = evidence.source, evidence.context, evidence.meld_reduction[failure_type]
+    return _TypeWords(
+        stamp=VersionStamp(
+            app_version=__version__,
+            evidence_version=evidence.evidence_version,
+            doi=src.doi,
+            citation=src.citation,
+            short_citation=src.short_citation,
+            articles=src.articles,
+            patients=src.patients,
+            document_read=src.document_read,
+            context_evidence_version=ctx.evidence_version if ctx else None,
+            context_doi=ctx.source.doi if ctx else None,
+        ),
+        derivation=_derivation(mr, evidence.baseline_meld, evidence.alt, evidence.tbil),
+        limits=limits_text(evidence.not_reported),
+        intended_use=gettext(INTENDED_USE),
+        context=context_for(evidence, failure_type),
+        population_note=_population_note(evidence, failure_type),
+        scope_note=None
+        if mr.available and mr.mean is not None
+        else gettext(NO_ESTIMATE_SCOPE_NOTE),
+        alt_finding=alt_finding(evidence.alt),
+        tbil_finding=tbil_finding(evidence.tbil),
+    )
+
+
 def assess(
     inputs: PatientInputs,
     evidence: Evidence,
@@ -576,12 +602,11 @@ def assess(
     inputs, then the limits of the evidence for this patient.
     """
     t, ft = type_table(evidence), type_index(inputs.failure_type)
+    words = _type_words(evidence, inputs.failure_type)
     mr = _meld_reduction(inputs, evidence.meld_reduction[inputs.failure_type], t, ft)
-    alt, tbil = _markers(inputs, evidence, t)
-    src = evidence.source
+    alt, tbil = _markers(inputs, evidence, t, words)
     warnings = list(followup.warnings) if followup is not None else []
     warnings += _warnings(_Seen(inputs, evidence, mr, tbil, labs), t, ft)
-    ctx = evidence.context
     return Assessment(
         inputs=inputs,
         meld_reduction=mr,
@@ -589,24 +614,13 @@ def assess(
         alt=alt,
         tbil=tbil,
         warnings=tuple(warnings),
-        stamp=VersionStamp(
-            app_version=__version__,
-            evidence_version=evidence.evidence_version,
-            doi=src.doi,
-            citation=src.citation,
-            short_citation=src.short_citation,
-            articles=src.articles,
-            patients=src.patients,
-            document_read=src.document_read,
-            context_evidence_version=ctx.evidence_version if ctx else None,
-            context_doi=ctx.source.doi if ctx else None,
-        ),
-        derivation=_derivation(evidence, mr),
-        limits=limits_text(_limits(evidence.not_reported)),
-        intended_use=gettext(INTENDED_USE),
-        context=context_for(evidence, inputs.failure_type),
-        population_note=_population_note(evidence, inputs.failure_type),
-        scope_note=None if mr.available else gettext(NO_ESTIMATE_SCOPE_NOTE),
+        stamp=words.stamp,
+        derivation=words.derivation,
+        limits=words.limits,
+        intended_use=words.intended_use,
+        context=words.context,
+        population_note=words.population_note,
+        scope_note=words.scope_note,
         labs=labs,
         followup=followup,
     )

@@ -8,10 +8,9 @@ field, so that a value reaches the JSON only through a documented field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from . import i18n
 from . import jsonview as jv
@@ -22,10 +21,9 @@ from .i18n import gettext as _
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
 from .meld import MELD_NA, MeldResult, Term
+from .memo import once
 from .results import Assessment, ContextView, RangeEstimate, VersionStamp
 from .rules import decimals_of
-
-_T = TypeVar("_T")
 
 DOI_URL = "https://doi.org/"
 
@@ -112,18 +110,21 @@ def range_kind_text(kind: str) -> str:
     return RANGE_KIND_LABELS.get(kind, kind)
 
 
+SPREAD_KIND_WORDS = {
+    "unreported": i18n.N_(
+        "the source prints ± without saying whether it is a standard deviation (SD) "
+        "or a standard error (SE), or how many patients it covers, so no range or "
+        "probability can be derived from it"
+    ),
+    "SD": i18n.N_("± is a standard deviation"),
+    "SE": i18n.N_("± is a standard error"),
+    "95% CI": i18n.N_("95% confidence interval, as reported"),
+    "none": i18n.N_("no estimate"),
+}
+
+
 def spread_kind_text(kind: str) -> str:
-    text = {
-        "unreported": i18n.N_(
-            "the source prints ± without saying whether it is a standard deviation (SD) "
-            "or a standard error (SE), or how many patients it covers, so no range or "
-            "probability can be derived from it"
-        ),
-        "SD": i18n.N_("± is a standard deviation"),
-        "SE": i18n.N_("± is a standard error"),
-        "95% CI": i18n.N_("95% confidence interval, as reported"),
-        "none": i18n.N_("no estimate"),
-    }.get(kind)
+    text = SPREAD_KIND_WORDS.get(kind)
     return _(text) if text else kind
 
 
@@ -234,8 +235,8 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
             for w in a.warnings
         ),
         scope_note=a.scope_note,
-        evidence=_evidence_stamp(a.stamp),
-        version=_versions(a.stamp),
+        evidence=once(a.stamp, ("evidence stamp",), lambda: _evidence_stamp(a.stamp)),
+        version=once(a.stamp, ("versions",), lambda: _versions(a.stamp)),
         basis=_basis(a.intended_use, a.derivation, a.limits),
         summary_text=summary_text(a),
     )
@@ -245,7 +246,6 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
 # and a language): immutable, so each is built once rather than per request.
 
 
-@lru_cache(maxsize=16)
 def _evidence_stamp(stamp: VersionStamp) -> jv.EvidenceStamp:
     return jv.EvidenceStamp(
         version=stamp.evidence_version,
@@ -258,7 +258,6 @@ def _evidence_stamp(stamp: VersionStamp) -> jv.EvidenceStamp:
     )
 
 
-@lru_cache(maxsize=16)
 def _versions(stamp: VersionStamp) -> jv.Versions:
     return jv.Versions(
         app=stamp.app_version,
@@ -274,23 +273,8 @@ def _basis(intended_use: str, derivation: tuple[str, ...], limits: tuple[str, ..
 
 def context_view(a: Assessment) -> jv.ContextAvailable | jv.ContextUnavailable:
     """The controlled evidence for this type, as printed, apart from the calculation."""
-    return _per_context(a.context, ("view",), lambda: _context_view(a.context))
-
-
-# Built once per loaded controlled evidence (and message, language, ...): keyed by the
-# evidence object itself, since hashing its whole tree per request costs more than it saves.
-_PER_CONTEXT: dict[tuple[Any, ...], tuple[object, Any]] = {}
-
-
-def _per_context(view: ContextView, extra: tuple[Any, ...], build: Callable[[], _T]) -> _T:
-    key = (id(view.evidence), view.message, *extra)
-    held = _PER_CONTEXT.get(key)
-    if held is None or held[0] is not view.evidence:
-        if len(_PER_CONTEXT) >= 64:
-            _PER_CONTEXT.clear()
-        held = _PER_CONTEXT[key] = (view.evidence, build())
-    value: _T = held[1]
-    return value
+    view = a.context
+    return once(view.evidence, ("context view", view.message), lambda: _context_view(view))
 
 
 def _context_view(view: ContextView) -> jv.ContextAvailable | jv.ContextUnavailable:
@@ -539,8 +523,11 @@ def context_lines(
 ) -> list[str]:
     """The controlled evidence in words, one line per outcome (for text and print)."""
     language = i18n.get_language()
-    lines = _per_context(
-        a.context, ("lines", outcomes, language), lambda: _context_lines(a.context, outcomes)
+    view = a.context
+    lines = once(
+        view.evidence,
+        ("context lines", view.message, outcomes, language),
+        lambda: _context_lines(view, outcomes),
     )
     return list(lines)
 
@@ -726,23 +713,15 @@ def versions_text(a: Assessment) -> str:
 def summary_text(a: Assessment) -> str:
     """The whole result in plain text (the command line, the JSON's summary_text)."""
     mr = a.meld_reduction
-    lines = [
-        _("MSCT in liver failure: expected course ({versions})").format(versions=versions_text(a)),
-        _("Inputs: {inputs}").format(inputs=input_line(a)),
-    ]
+    title, pooled, basis = _summary_fixed(a)
+    lines = [title, _("Inputs: {inputs}").format(inputs=input_line(a))]
     if mr.available:
         lines.append(
             _("Expected MELD after MSCT: {value} — {what} (baseline {exact}).").format(
                 value=meld_after_text(a), what=_(HEADLINE_WHAT), exact=meld_after_exact_text(a)
             )
         )
-        lines.append(
-            _("Pooled {type} MELD decrease: {as_printed} as printed; {spread}.").format(
-                type=a.inputs.failure_type.value,
-                as_printed=mr.as_printed,
-                spread=spread_kind_text(mr.spread_kind),
-            )
-        )
+        lines.append(pooled)
         for r in mr.ranges:
             lines.append(f"  {range_kind_text(r.kind)}: {range_text(r)}. {r.assumption}")
     else:
@@ -792,20 +771,40 @@ def summary_text(a: Assessment) -> str:
     if a.followup is not None and a.followup.markers:
         lines.append(_("Follow-up:"))
         lines.extend(f"  {m.symbol} {m.text}" for m in a.followup.markers)
-    lines.append(
-        _(
-            "Basis: {citation}, doi:{doi} ({document}; {articles} articles, n = {patients})."
-            " Before/after changes in treated patients, not versus control. MSCT is"
-            " investigational; decision support only, not for transplant allocation."
-        ).format(
-            citation=a.stamp.short_citation,
-            doi=a.stamp.doi,
-            document=_(a.stamp.document_read),
-            articles=a.stamp.articles,
-            patients=a.stamp.patients,
-        )
-    )
+    lines.append(basis)
     return "\n".join(lines)
+
+
+def _summary_fixed(a: Assessment) -> tuple[str, str, str]:
+    """The summary's lines that no patient changes (title, pooled decrease, basis): built
+    once per evidence, type and language."""
+    mr, language = a.meld_reduction, i18n.get_language()
+    key = ("summary lines", a.inputs.failure_type, mr.as_printed, mr.spread_kind, language)
+    return once(a.stamp, key, lambda: _build_summary_fixed(a))
+
+
+def _build_summary_fixed(a: Assessment) -> tuple[str, str, str]:
+    mr, stamp = a.meld_reduction, a.stamp
+    title = _("MSCT in liver failure: expected course ({versions})").format(
+        versions=versions_text(a)
+    )
+    pooled = _("Pooled {type} MELD decrease: {as_printed} as printed; {spread}.").format(
+        type=a.inputs.failure_type.value,
+        as_printed=mr.as_printed,
+        spread=spread_kind_text(mr.spread_kind),
+    )
+    basis = _(
+        "Basis: {citation}, doi:{doi} ({document}; {articles} articles, n = {patients})."
+        " Before/after changes in treated patients, not versus control. MSCT is"
+        " investigational; decision support only, not for transplant allocation."
+    ).format(
+        citation=stamp.short_citation,
+        doi=stamp.doi,
+        document=_(stamp.document_read),
+        articles=stamp.articles,
+        patients=stamp.patients,
+    )
+    return title, pooled, basis
 
 
 def note_text(a: Assessment, *, assessed: str, reference: str | None) -> str:
