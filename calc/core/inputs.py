@@ -234,18 +234,19 @@ def check_number(value: object, rng: Range, *, allow_text: bool) -> float:
 
 
 def parse_failure_type(value: object) -> FailureType:
+    if isinstance(value, str):
+        try:
+            return FailureType(value.strip().upper())
+        except ValueError:
+            pass
     allowed = ", ".join(ft.value for ft in FailureType)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValueError(
             gettext("Type of liver failure is required: one of {allowed}.").format(allowed=allowed)
         )
-    must = gettext("Type of liver failure must be one of {allowed}.").format(allowed=allowed)
-    if not isinstance(value, str):
-        raise ValueError(must)
-    try:
-        return FailureType(value.strip().upper())
-    except ValueError:
-        raise ValueError(must) from None
+    raise ValueError(
+        gettext("Type of liver failure must be one of {allowed}.").format(allowed=allowed)
+    )
 
 
 def parse_alt_unit(value: object) -> AltUnit:
