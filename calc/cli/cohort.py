@@ -63,6 +63,7 @@ from ..core import rules
 from ..core.assessment import LAB_FIELD_ORDER, LAB_VALUE_FIELDS
 from ..core.evidence import Evidence, EvidenceError, FailureType, load_evidence
 from ..core.fields import BY_API, FIELDS
+from ..core.i18n import N_, gettext
 from ..core.inputs import (
     ALT_RANGES,
     DATE_HIGH,
@@ -96,7 +97,9 @@ from ..core.meld import (
     validate_labs,
 )
 from ..version import __version__
+from . import clickwords
 from .csvread import CsvFileError, CsvReader, Grid, Records, check_text
+from .main import _Command, _opt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -1304,13 +1307,16 @@ def _match_columns(header: Sequence[str]) -> dict[str, int]:
             clashes.append(name)
         if key in INPUT_FIELDS or key in LAB_COLUMNS:
             if key in found:
-                raise CohortFileError(f"the column {key} appears twice in the header")
+                raise CohortFileError(
+                    gettext("the column {column} appears twice in the header").format(column=key)
+                )
             found[key] = j
     if clashes:
         raise CohortFileError(
-            "the input already has the output column(s) "
-            + ", ".join(clashes)
-            + ": rename or remove them (is this the output of calc cohort?)"
+            gettext(
+                "the input already has the output column(s) {columns}: rename or remove them"
+                " (is this the output of calc cohort?)"
+            ).format(columns=", ".join(clashes))
         )
     if labs:
         _check_lab_columns(found)
@@ -1318,11 +1324,11 @@ def _match_columns(header: Sequence[str]) -> dict[str, int]:
     missing = [f for f in required if f not in found]
     if missing:
         raise CohortFileError(
-            "the header has no column "
-            + ", ".join(missing)
-            + f". Required: {', '.join(REQUIRED_FIELDS)} (meld may be left out when the "
-            "labs_ columns give MELD labs); optional: alt_unit, tbil_unit, transplant_date, "
-            "labs_*; any other column (such as id) is copied through."
+            gettext(
+                "the header has no column {missing}. Required: {required} (meld may be left"
+                " out when the labs_ columns give MELD labs); optional: alt_unit, tbil_unit,"
+                " transplant_date, labs_*; any other column (such as id) is copied through."
+            ).format(missing=", ".join(missing), required=", ".join(REQUIRED_FIELDS))
         )
     return found
 
@@ -1332,17 +1338,19 @@ def _check_lab_columns(found: Mapping[str, int]) -> None:
     missing = [c for c in _LAB_REQUIRED if c not in found]
     if missing:
         raise CohortFileError(
-            "the header has MELD lab columns but no column "
-            + ", ".join(missing)
-            + f". With lab columns, {', '.join(_LAB_REQUIRED)} are required"
-            " (labs_bilirubin defaults to the TBIL in its own unit)."
+            gettext(
+                "the header has MELD lab columns but no column {missing}. With lab columns,"
+                " {required} are required (labs_bilirubin defaults to the TBIL in its own unit)."
+            ).format(missing=", ".join(missing), required=", ".join(_LAB_REQUIRED))
         )
     for value, unit in _LAB_PAIRS:
         if (value in found) != (unit in found):
             has, lacks = (value, unit) if value in found else (unit, value)
             raise CohortFileError(
-                f"the header has the column {has} but no column {lacks}: a lab value and its "
-                "unit come together (a unit has no default)."
+                gettext(
+                    "the header has the column {has} but no column {lacks}: a lab value and its"
+                    " unit come together (a unit has no default)."
+                ).format(has=has, lacks=lacks)
             )
 
 
@@ -1358,9 +1366,14 @@ class CohortSummary:
     seconds: float
 
     def line(self) -> str:
-        return (
-            f"calc cohort: {self.rows} rows: {self.assessed} assessed, {self.refused} refused "
-            f"(see the error column) in {self.seconds:.1f} s"
+        return gettext(
+            "calc cohort: {rows} rows: {assessed} assessed, {refused} refused (see the error"
+            " column) in {seconds} s"
+        ).format(
+            rows=self.rows,
+            assessed=self.assessed,
+            refused=self.refused,
+            seconds=f"{self.seconds:.1f}",
         )
 
 
@@ -1384,7 +1397,9 @@ def assess_csv(
         reader = CsvReader(source, block_bytes=block_bytes)
         header, text = reader.header()
         if not header:
-            raise CohortFileError("the file is empty: its first line must name the columns")
+            raise CohortFileError(
+                gettext("the file is empty: its first line must name the columns")
+            )
         wanted = _match_columns(header)
         columns = OUTPUT_COLUMNS
         if any(c in wanted for c in LAB_COLUMNS):
@@ -1414,7 +1429,9 @@ def assess_csv(
     except CsvFileError as exc:
         raise CohortFileError(str(exc)) from None
     except csv.Error as exc:
-        raise CohortFileError(f"the file is not readable as CSV ({exc})") from None
+        raise CohortFileError(
+            gettext("the file is not readable as CSV ({reason})").format(reason=exc)
+        ) from None
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -1450,7 +1467,9 @@ def run_cohort(
         try:
             source = open(input_path, "rb")  # noqa: SIM115 (closed below)
         except OSError as exc:
-            raise CohortFileError(f"cannot read it ({exc.strerror})") from None
+            raise CohortFileError(
+                gettext("cannot read it ({reason})").format(reason=exc.strerror)
+            ) from None
         size = os.fstat(source.fileno()).st_size
     try:
         if str(output_path) == "-":
@@ -1467,7 +1486,9 @@ def run_cohort(
         try:
             fd, tmp = tempfile.mkstemp(prefix=".calc-cohort-", suffix=".tmp", dir=out.parent)
         except OSError as exc:
-            raise CohortFileError(f"cannot write {out} ({exc.strerror})") from None
+            raise CohortFileError(
+                gettext("cannot write {path} ({reason})").format(path=out, reason=exc.strerror)
+            ) from None
         try:
             with open(fd, "wb", buffering=1 << 20) as sink:
                 summary = _run(source, sink, evidence, block_bytes, progress, size)
@@ -1491,7 +1512,7 @@ def _run(
 ) -> CohortSummary:
     if not progress or size is None:
         return assess_csv(source, sink, evidence, block_bytes=block_bytes)
-    with click.progressbar(length=size, label="Assessing", file=sys.stderr) as bar:
+    with click.progressbar(length=size, label=gettext("Assessing"), file=sys.stderr) as bar:
 
         def step() -> None:
             bar.update(min(size, source.tell()) - bar.pos)
@@ -1503,28 +1524,50 @@ def _run(
 # The command (registered by calc.cli.main: ``main.add_command(cohort_command)``)
 
 
-@click.command("cohort")
-@click.argument("input_path", metavar="INPUT.csv", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option(
+class _Path(click.Path):
+    """A click.Path named ("file") when a message shows it, in that message's language.
+
+    click names a Path type once, when it is made (as this module loads).
+    """
+
+    @property
+    def name(self) -> str:
+        if self.file_okay and not self.dir_okay:
+            return clickwords.click_gettext("file")
+        if self.dir_okay and not self.file_okay:
+            return clickwords.click_gettext("directory")
+        return clickwords.click_gettext("path")
+
+    @name.setter
+    def name(self, value: str) -> None:
+        pass  # worded when shown (above)
+
+
+@click.command(
+    "cohort",
+    cls=_Command,
+    help=N_(
+        "Assess every patient of a CSV file (one row per patient) into OUTPUT.csv."
+        "\n\nColumns: failure_type, meld, alt, tbil (required); alt_unit, tbil_unit,"
+        " transplant_date (optional); MELD labs as labs_inr, labs_creatinine,"
+        " labs_creatinine_unit, labs_dialysis and optionally labs_bilirubin(_unit),"
+        " labs_sodium, labs_albumin(_unit), labs_sex (then meld may be blank); any other"
+        " column, such as id, is copied through. A row that cannot be assessed gets a message"
+        " in the error column and the others are assessed. A summary goes to standard error."
+    ),
+)
+@click.argument("input_path", metavar="INPUT.csv", type=_Path(dir_okay=False, allow_dash=True))
+@_opt(
     "-o",
     "--output",
     "output_path",
     required=True,
     metavar="OUTPUT.csv",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="Where to write the result ('-': standard output).",
+    type=_Path(dir_okay=False, allow_dash=True),
+    help_text=N_("Where to write the result ('-': standard output)."),
 )
 def cohort_command(input_path: str, output_path: str) -> None:
-    """Assess every patient of a CSV file (one row per patient) into OUTPUT.csv.
-
-    Columns: failure_type, meld, alt, tbil (required); alt_unit, tbil_unit,
-    transplant_date (optional); MELD labs as labs_inr, labs_creatinine,
-    labs_creatinine_unit, labs_dialysis and optionally labs_bilirubin(_unit),
-    labs_sodium, labs_albumin(_unit), labs_sex (then meld may be blank); any other
-    column, such as id, is copied through. A row that cannot be
-    assessed gets a message in the error column and the others are assessed. A
-    summary goes to standard error.
-    """
+    """``calc cohort`` (its help is the command's ``help``, in the language chosen)."""
     try:
         evidence = load_evidence()
         summary = run_cohort(input_path, output_path, evidence, progress=sys.stderr.isatty())

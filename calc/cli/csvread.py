@@ -44,6 +44,8 @@ from typing import IO, Final
 import numpy as np
 import numpy.typing as npt
 
+from ..core.i18n import gettext
+
 IntArray = npt.NDArray[np.int64]
 
 DEFAULT_BLOCK_BYTES: Final = 4 << 20  # read 4 MiB at a time (~80,000 rows)
@@ -184,7 +186,11 @@ class _Source:
             piece.decode("utf-8")
         except UnicodeDecodeError as exc:
             where = self._line_at(piece, exc.start)
-            raise CsvFileError(f"line {where} is not UTF-8 text ({exc.reason})") from None
+            raise CsvFileError(
+                gettext("line {line} is not UTF-8 text ({reason})").format(
+                    line=where, reason=exc.reason
+                )
+            ) from None
         self._offset += len(piece)
         if self._origin is None:
             self._line += _line_ends(piece)
@@ -502,11 +508,15 @@ class CsvReader:
         if scanned is None:
             return [], None
         if scanned.count > MAX_COLUMNS:
-            raise CsvFileError(f"line 1 has more than {MAX_COLUMNS} columns")
+            raise CsvFileError(
+                gettext("line 1 has more than {count} columns").format(count=MAX_COLUMNS)
+            )
         if scanned.too_long:
             raise CsvFileError(
-                f"line 1 has a column name longer than {self.limit} characters, "
-                "the limit of Python's csv module"
+                gettext(
+                    "line 1 has a column name longer than {limit} characters, the limit of"
+                    " Python's csv module"
+                ).format(limit=self.limit)
             )
         names, text = scanned.cells, scanned.text
         if text is not None:

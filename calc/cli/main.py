@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, ClassVar, NoReturn, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, NoReturn, TypeVar, cast
 
 import click
 
@@ -14,8 +14,11 @@ from ..core import i18n
 from ..core.fields import FIELDS, Adapter, Field, Kind, cli_help_text, error_target
 from ..core.i18n import N_, gettext
 from ..version import __version__
+from . import clickwords
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+clickwords.install()  # click's own words ("Usage:", "Error: ...") in the command's language
 
 
 def _fail(message: str) -> NoReturn:
@@ -46,6 +49,11 @@ def _opt(*names: str, help_text: Callable[[], str] | str = "", **kwargs: Any) ->
     return decorate
 
 
+# click's words for its help and version options (click's messages, in our catalog).
+_HELP_OPTION_HELP = "Show this message and exit."
+_VERSION_OPTION_HELP = "Show the version and exit."
+
+
 class _Words:
     """A command whose help (a message marked with N_) is shown in the command's language."""
 
@@ -58,6 +66,13 @@ class _Words:
             super().format_help_text(ctx, formatter)  # type: ignore[misc]
         finally:
             self.help = english
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click words its help option once and keeps it: word it again in this language.
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = gettext(_HELP_OPTION_HELP)
+        return cast("click.Option | None", option)
 
     def get_short_help_str(self, limit: int = 45) -> str:
         english = self.help
@@ -73,9 +88,24 @@ class _Command(_Words, click.Command):
 
 
 class _LazyGroup(_Words, click.Group):
-    """Commands whose modules load only when used: ``cohort`` needs numpy, the rest do not."""
+    """Commands whose modules load only when used: ``cohort`` needs numpy, the rest do not.
+
+    The whole run is in the language chosen (:meth:`main`).
+    """
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {"cohort": ("calc.cli.cohort", "cohort_command")}
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command in its language, from parsing to the error click shows, then reset it.
+
+        The language is chosen before click parses the command line: a usage error
+        (``calc --lang zh-CN meld --bad``) is found while parsing, before any option's
+        callback, and click shows it after the command's context has closed.
+        """
+        argv = kwargs.get("args", args[0] if args else None)
+        chosen = _language_of(sys.argv[1:] if argv is None else list(argv))
+        with i18n.language(chosen):
+            return super().main(*args, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -91,6 +121,26 @@ class _LazyGroup(_Words, click.Group):
         return super().get_command(ctx, name)
 
 
+def _language_of(argv: Sequence[str]) -> str:
+    """The language of a command line: ``calc``'s --lang, else LC_ALL, LC_MESSAGES or LANG.
+
+    Read before click parses the line (``calc``'s own options come before the
+    command's name); a --lang that names no language is refused by
+    :func:`_choose_language`, in the language of the environment.
+    """
+    for i, arg in enumerate(argv):
+        tag = None
+        if arg == "--lang" and i + 1 < len(argv):
+            tag = argv[i + 1]
+        elif arg.startswith("--lang="):
+            tag = arg.removeprefix("--lang=")
+        elif arg == "--" or not arg.startswith("-"):
+            break
+        if tag is not None:
+            return i18n.parse_language(tag) or i18n.from_environment(dict(os.environ))
+    return i18n.from_environment(dict(os.environ))
+
+
 def _choose_language(ctx: click.Context, param: click.Parameter, lang: str | None) -> None:
     """--lang, else LC_ALL, LC_MESSAGES or LANG: set first (eager), so help is in it too."""
     if lang is None:
@@ -98,7 +148,11 @@ def _choose_language(ctx: click.Context, param: click.Parameter, lang: str | Non
     else:
         found = i18n.parse_language(lang)
         if found is None:
-            _fail(f"--lang must be one of {', '.join(i18n.TAGS.values())}, not {lang!r}")
+            _fail(
+                gettext("--lang must be one of {languages}, not {value}").format(
+                    languages=", ".join(i18n.TAGS.values()), value=repr(lang)
+                )
+            )
         chosen = found
     # For this command only: the language is reset when the command ends (in-process callers).
     ctx.with_resource(i18n.language(chosen))
@@ -114,7 +168,13 @@ def _choose_language(ctx: click.Context, param: click.Parameter, lang: str | Non
         " (controlled evidence in ACLF, shown as context, never used in the calculation)."
     ),
 )
-@click.version_option(__version__, prog_name="calc")
+@click.version_option(
+    __version__,
+    prog_name="calc",
+    cls=_Option,
+    help_text=_VERSION_OPTION_HELP,
+    message=cast(str, i18n.lazy_gettext("%(prog)s, version %(version)s")),  # worded when shown
+)
 @_opt(
     "--lang",
     default=None,

@@ -17,6 +17,7 @@ from . import jsonview as jv
 from .engine import format_number
 from .evidence import Evidence
 from .followup import FollowupKey
+from .i18n import N_
 from .i18n import gettext as _
 from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
@@ -589,7 +590,19 @@ def lab_text(value: float, unit: str) -> str:
     return f"{entered(value)} {unit_label(unit)}".strip()
 
 
-LAB_NAMES = {"inr": "INR"}
+# The labs of the MELD working by name (an abbreviation is the same in every language).
+LAB_NAMES = {
+    "bilirubin": N_("bilirubin"),
+    "inr": "INR",
+    "creatinine": N_("creatinine"),
+    "sodium": N_("sodium"),
+    "albumin": N_("albumin"),
+}
+
+
+def lab_name(field: str) -> str:
+    name = LAB_NAMES.get(field, field)
+    return name if name == "INR" else _(name)
 
 
 def classic_working_line(result: MeldResult) -> str:
@@ -613,7 +626,9 @@ def meld_working_lines(result: MeldResult) -> list[str]:
     w = result.working
     lines = []
     for lab in w.entered:
-        line = f"{LAB_NAMES.get(lab.field, lab.field)}: {lab_text(lab.value, lab.unit)}"
+        line = _("{lab}: {value}").format(
+            lab=lab_name(lab.field), value=lab_text(lab.value, lab.unit)
+        )
         if lab.unit != lab.unit_canonical:
             # A converted value to 6 significant digits (the JSON keeps full precision).
             line += f" = {lab.value_canonical:.6g} {unit_label(lab.unit_canonical)}"
@@ -662,7 +677,8 @@ def meld_working_lines(result: MeldResult) -> list[str]:
             )
         )
     lines += list(w.not_calculated)
-    lines += [f"bound applied: {b}" for b in w.bounds_applied]
+    # The bounds' own words are the engine's (and the JSON's): still English.
+    lines += [_("bound applied: {bound}").format(bound=b) for b in w.bounds_applied]
     return lines
 
 
@@ -670,10 +686,10 @@ def meld_text(result: MeldResult) -> str:
     """``calc meld``'s output: the scores, then the working."""
     return "\n".join(
         [
-            f"Classic MELD: {result.meld}",
-            f"MELD-Na: {_score(result.meld_na)} (context)",
-            f"MELD 3.0: {_score(result.meld_3_0)} (context)",
-            "Working:",
+            _("Classic MELD: {meld}").format(meld=result.meld),
+            _("MELD-Na: {score} (context)").format(score=_score(result.meld_na)),
+            _("MELD 3.0: {score} (context)").format(score=_score(result.meld_3_0)),
+            _("Working:"),
             *(f"  {line}" for line in meld_working_lines(result)),
         ]
     )

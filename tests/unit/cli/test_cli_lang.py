@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -104,3 +105,210 @@ def test_the_help_in_chinese(run_cli: RunCli) -> None:
     # And English stays as it was, whatever ran before in this process.
     english = run_cli("assess", "--help").output
     assert "Baseline classic MELD, whole number 6–40" in english
+
+
+# --------------------------------------------------------------------------
+# No English sentence is left in a Chinese run: help, usage errors, calc meld, calc cohort
+
+# What may stay in Latin letters in a Chinese run: options, units, abbreviations, DOIs,
+# citations, metavars, the CSV's column names and the command's own name.
+_ALLOWED = re.compile(
+    r"--?[a-z][a-z0-9-]*"  # --inr, --no-dialysis, -h, -o
+    r"|doi:10\.[0-9]+/[A-Za-z0-9./-]+"
+    r"|(?:Cao|Ding) et al\."
+    r"|\bcalc(?: (?:assess|meld|cohort|serve))?\b"
+    r"|[μu]mol/L|mg/dL|g/dL|g/L|U/L|μkat/L|ukat/L|mmol/L"
+    r"|\b[A-Za-z_]+\.csv\b"
+    r"|\b[a-z]+(?:_[a-z*]+)+\b"  # CSV columns: failure_type, labs_inr, labs_*
+    r"|\d+(?:\.\d+)?"
+)
+_ENGLISH = re.compile(r"\b[a-z]+(?:[ \t]+[a-z]+)+\b")  # two or more lowercase words in a row
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def english_left(text: str) -> list[str]:
+    """The runs of English words left in ``text`` once the allowed tokens are taken out."""
+    return _ENGLISH.findall(_ALLOWED.sub(" ", text))
+
+
+def _chinese_run(how: str, *args: str) -> Result:
+    """``calc args`` in Chinese, chosen by --lang or by LANG (the other locale variables empty)."""
+    env = {"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}
+    if how == "LANG":
+        env["LANG"] = "zh_CN.UTF-8"
+    else:
+        args = ("--lang", "zh-CN", *args)
+    return CliRunner(env=env).invoke(main, list(args), prog_name="calc")
+
+
+MELD_LABS = ["--bilirubin", "51", "--bilirubin-unit", "umol/L", "--inr", "1.5",
+             "--creatinine", "1.2", "--creatinine-unit", "mg/dL", "--sodium", "130",
+             "--albumin", "30", "--albumin-unit", "g/L", "--sex", "female"]  # fmt: skip
+
+# Each case: the arguments, and the exit status.
+CHINESE_CASES = {
+    "calc --help": (["--help"], 0),
+    "calc assess --help": (["assess", "--help"], 0),
+    "calc meld --help": (["meld", "--help"], 0),
+    "calc cohort --help": (["cohort", "--help"], 0),
+    "calc serve --help": (["serve", "--help"], 0),
+    "unknown option": (["meld", "--female"], 2),
+    "unknown option, close to one": (["meld", "--dialysi"], 2),
+    "unknown command": (["melt"], 2),
+    "missing required option": (["assess", "--meld", "20"], 2),
+    "missing value": (["meld", "--inr"], 2),
+    "bad choice": (
+        ["assess", "--failure-type", "XLF", "--meld", "20", "--alt", "240", "--tbil", "320"],
+        2,
+    ),
+    "out of range": (["serve", "--port", "0"], 2),
+    "unexpected argument": (["meld", "extra"], 2),
+    "calc meld": (["meld", *MELD_LABS], 0),
+}
+
+
+@pytest.mark.parametrize("how", ["--lang", "LANG"])
+@pytest.mark.parametrize("case", list(CHINESE_CASES))
+def test_a_chinese_run_leaves_no_english_sentence(how: str, case: str) -> None:
+    args, status = CHINESE_CASES[case]
+    result = _chinese_run(how, *args)
+    assert result.exit_code == status, result.output
+    assert _HAN.search(result.output), result.output
+    assert not english_left(result.output), (english_left(result.output), result.output)
+    assert i18n.get_language() == i18n.DEFAULT  # nothing left behind in the process
+
+
+@pytest.mark.parametrize("case", list(CHINESE_CASES))
+def test_the_check_finds_the_english_of_each_case(case: str) -> None:
+    """Control: the same run in English fails the check above."""
+    args, status = CHINESE_CASES[case]
+    result = CliRunner(env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}).invoke(
+        main, args, prog_name="calc"
+    )
+    assert result.exit_code == status
+    assert english_left(result.output) and not _HAN.search(result.output), result.output
+
+
+def test_click_s_words_in_chinese_and_english_after_them(run_cli: RunCli) -> None:
+    zh = run_cli("--lang", "zh-CN", "meld", "--help").output
+    assert zh.startswith("用法: calc meld [OPTIONS]\n")
+    assert "选项:" in zh and "-h, --help" in zh and "显示本帮助并退出。" in zh
+    assert "[默认值：no-dialysis]" in zh
+    top = run_cli("--lang", "zh-CN", "--help").output
+    assert "显示版本并退出。" in top and "命令:" in top
+    assert run_cli("--lang", "zh-CN", "--version").output.startswith("calc，版本 ")
+    error = CliRunner(env={"LANG": "zh_CN.UTF-8"}).invoke(main, ["assess"], prog_name="calc")
+    assert error.output == (
+        "用法: calc assess [OPTIONS]\n运行 'calc assess --help' 查看帮助。\n\n"
+        "错误：缺少选项 '--failure-type'.\n"
+    )
+    cohort = CliRunner(env={"LANG": "zh_CN.UTF-8"}).invoke(
+        main, ["cohort", "/", "-o", "out.csv"], prog_name="calc"
+    )
+    assert "错误：'INPUT.csv' 的值无效：文件 '/' 是目录。" in cohort.output
+    # click words its help option and a file's name once: English is English after Chinese.
+    en = run_cli("meld", "--help").output
+    assert en.startswith("Usage: calc meld [OPTIONS]\n")
+    assert "Show this message and exit." in en and "[default: no-dialysis]" in en
+    assert run_cli("--version").output.startswith("calc, version ")
+    cohort = CliRunner(env={"LANG": ""}).invoke(main, ["cohort", "/", "-o", "x"], prog_name="calc")
+    assert "Error: Invalid value for 'INPUT.csv': File '/' is a directory." in cohort.output
+    assert i18n.get_language() == i18n.DEFAULT
+
+
+def test_every_click_module_that_translates_is_hooked() -> None:
+    """A click module that imports the stdlib's gettext looks its messages up in our catalog."""
+    import gettext
+    import importlib
+
+    import click
+
+    from calc.cli import clickwords
+
+    folder = Path(click.__file__).parent
+    translating = {
+        f"click.{p.stem}"
+        for p in folder.glob("*.py")
+        if "from gettext import" in p.read_text("utf-8")
+    }
+    assert translating - {"click._winconsole"} == set(clickwords.CLICK_MODULES)
+    for name in clickwords.CLICK_MODULES:
+        module = importlib.import_module(name)
+        assert getattr(module, "_", None) is not gettext.gettext, name
+        assert getattr(module, "ngettext", None) is not gettext.ngettext, name
+
+
+# --------------------------------------------------------------------------
+# calc meld: Chinese words, the same numbers, the English as it was
+
+MELD_ENGLISH = """\
+Classic MELD: 17
+MELD-Na: 22 (context)
+MELD 3.0: 23 (context)
+Working:
+  bilirubin: 51 μmol/L = 2.98246 mg/dL
+  INR: 1.5
+  creatinine: 1.2 mg/dL
+  sodium: 130 mmol/L
+  albumin: 30 g/L = 3 g/dL
+  dialysis ≥ 2× in the past week: no
+  classic MELD used bilirubin 2.98246 mg/dL, INR 1.5, creatinine 1.2 mg/dL; \
+MELD(i) = 16.847 → 17 → MELD 17
+  MELD-Na: MELD(i) 17, sodium 130 mmol/L → 22.31 → 22
+  MELD 3.0 (female): bilirubin 2.98246, INR 1.5, creatinine 1.2, sodium 130, albumin 3 \
+→ 22.69 → 23
+"""
+
+
+def test_calc_meld_in_chinese_has_the_english_numbers(run_cli: RunCli) -> None:
+    en = run_cli("meld", *MELD_LABS).output
+    assert en == MELD_ENGLISH
+    zh = run_cli("--lang", "zh-CN", "meld", *MELD_LABS).output
+    assert zh.splitlines()[:5] == [
+        "经典 MELD：17",
+        "MELD-Na：22（仅供参考）",
+        "MELD 3.0：23（仅供参考）",
+        "计算过程：",
+        "  胆红素：51 μmol/L = 2.98246 mg/dL",
+    ]
+    numbers = re.compile(r"\d+(?:\.\d+)?")
+    assert numbers.findall(zh) == numbers.findall(en)
+    # The JSON is the same in both languages (its keys and values are an interface).
+    zh_json = run_cli("--lang", "zh-CN", "meld", *MELD_LABS, "--json").output
+    assert zh_json == run_cli("meld", *MELD_LABS, "--json").output
+
+
+# --------------------------------------------------------------------------
+# calc cohort: the summary on standard error; the CSV is the same in both languages
+
+
+@pytest.mark.parametrize("how", ["--lang", "LANG"])
+def test_the_cohort_summary_in_chinese(how: str, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,failure_type,meld,alt,tbil\n1,ACLF,28,240,320\n2,ACLF,99,240,320\n")
+    zh = _chinese_run(how, "cohort", str(source), "-o", str(tmp_path / "zh.csv"))
+    assert zh.exit_code == 0, zh.output
+    assert re.fullmatch(
+        r"calc cohort：共 2 行：已评估 1 行，拒绝 1 行（见 error 列），用时 \d+\.\d s\n", zh.stderr
+    ), zh.stderr
+    assert not english_left(zh.stderr)
+    en = CliRunner(env={"LANG": ""}).invoke(
+        main, ["cohort", str(source), "-o", str(tmp_path / "en.csv")], prog_name="calc"
+    )
+    assert re.fullmatch(
+        r"calc cohort: 2 rows: 1 assessed, 1 refused \(see the error column\) in \d+\.\d s\n",
+        en.stderr,
+    )
+    zh_rows = (tmp_path / "zh.csv").read_text("utf-8").splitlines()
+    en_rows = (tmp_path / "en.csv").read_text("utf-8").splitlines()
+    assert zh_rows[0] == en_rows[0]  # the columns' names: English in both
+    assert zh_rows[1] == en_rows[1]  # an assessed row: the same values
+
+
+@pytest.mark.parametrize("how", ["--lang", "LANG"])
+def test_a_cohort_file_error_in_chinese(how: str, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,failure_type,meld\n1,ACLF,28\n")
+    result = _chinese_run(how, "cohort", str(source), "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 2
+    assert "表头缺少列 alt, tbil。必需列：failure_type, meld, alt, tbil" in result.stderr

@@ -13,11 +13,13 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import click
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from calc.cli import clickwords
 from calc.core import i18n
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,12 +34,31 @@ KEYWORDS = {
 
 
 def extracted() -> dict[str, tuple[str, ...]]:
-    """msgid -> (msgid, msgid_plural?) of every message marked in calc/ and templates/."""
+    """msgid -> (msgid, msgid_plural?) of every message marked in calc/ and templates/,
+    and of click's own messages (:func:`click_messages`)."""
     out: dict[str, tuple[str, ...]] = {}
     method_map = [("calc/**.py", "python"), ("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
     for _file, _line, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options, keywords=KEYWORDS
+    ):
+        ids = (message,) if isinstance(message, str) else tuple(m for m in message if m)
+        out[ids[0]] = ids
+    return {**click_messages(), **out}
+
+
+def click_messages() -> dict[str, tuple[str, ...]]:
+    """msgid -> ids of click's own messages, from the installed click's sources.
+
+    click marks them with the stdlib's ``_`` and ``ngettext``; calc.cli.clickwords
+    shows them in the command's language from our catalog. ``UNEXTRACTED`` are the
+    ones click passes to ``_`` as a variable.
+    """
+    out: dict[str, tuple[str, ...]] = {m: (m,) for m in clickwords.UNEXTRACTED}
+    folder = Path(click.__file__).parent
+    keywords = {"_": None, "ngettext": (1, 2)}
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        folder, [("**.py", "python")], keywords=keywords
     ):
         ids = (message,) if isinstance(message, str) else tuple(m for m in message if m)
         out[ids[0]] = ids
@@ -89,7 +110,7 @@ def test_the_catalog_holds_no_message_the_code_no_longer_marks() -> None:
 # --------------------------------------------------------------------------
 # Numbers, units and placeholders survive translation (H-24)
 
-_PLACEHOLDER = re.compile(r"\{[a-z_0-9]+\}|%\([a-z_0-9]+\)s")
+_PLACEHOLDER = re.compile(r"\{[a-z_0-9]+(?:![rsa])?\}|%\([a-z_0-9]+\)s")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 UNITS = ("U/L", "μkat/L", "ukat/L", "μmol/L", "umol/L", "mg/dL", "g/dL", "g/L", "mmol/L", "KiB")
 
@@ -160,7 +181,7 @@ def test_h24_the_check_fails_a_translation_that_changes_a_number_or_placeholder(
 def test_h24_every_chinese_message_formats_with_the_english_values() -> None:
     """Each translation formats with exactly the values its English formats with."""
     for msgid, msgstr in _pairs():
-        names = set(re.findall(r"\{([a-z_0-9]+)\}", msgid))
+        names = set(re.findall(r"\{([a-z_0-9]+)(?:![rsa])?\}", msgid))
         if names:
             values = {n: f"<{n}>" for n in names}
             assert msgid.format(**values).count("<") == msgstr.format(**values).count("<")
