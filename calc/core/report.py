@@ -640,19 +640,20 @@ def meld_working_lines(result: MeldResult) -> list[str]:
     lines.append(classic_working_line(result))
     if w.meld_na is not None:
         na = w.meld_na
-        if na.sodium_term_applied:
-            text = _("MELD-Na: MELD(i) {meld_i}, sodium {sodium} mmol/L → {exact} → {meld_na}")
-        else:
-            text = _("MELD-Na: MELD(i) {meld_i} ≤ {threshold}, sodium term not applied → {meld_na}")
-        lines.append(
-            text.format(
+        # The sodium is None when its term does not apply (MELD(i) at or below 11).
+        if na.sodium_term_applied and na.sodium_mmol_l is not None:
+            line = _("MELD-Na: MELD(i) {meld_i}, sodium {sodium} mmol/L → {exact} → {meld_na}")
+            line = line.format(
                 meld_i=na.meld_i,
                 sodium=f"{na.sodium_mmol_l:g}",
                 exact=f"{na.unrounded:.2f}",
                 meld_na=na.meld_na,
-                threshold=MELD_NA.threshold,
             )
-        )
+        else:
+            line = _(
+                "MELD-Na: MELD(i) {meld_i} ≤ {threshold}, sodium term not applied → {meld_na}"
+            ).format(meld_i=na.meld_i, threshold=MELD_NA.threshold, meld_na=na.meld_na)
+        lines.append(line)
     if w.meld_3_0 is not None:
         m3 = w.meld_3_0
         if m3.female:

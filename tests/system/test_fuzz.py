@@ -32,6 +32,7 @@ from werkzeug.test import TestResponse
 from calc import create_app
 from calc.web.app import CSP, NO_STORE
 from calc.web.forms import AssessmentForm
+from tests.strategies import any_entry, any_labs
 
 APP = create_app({"TESTING": True})
 EXAMPLES = int(os.environ.get("CALC_FUZZ_EXAMPLES", "200"))
@@ -500,3 +501,62 @@ def test_schemathesis_against_the_openapi_document(
         # A GET without parameters has few distinct cases, and Schemathesis stops when
         # it has tried them all; an operation with a body must reach the full count.
         tally.report(capsys, 5 if t["operation"].startswith("GET") else FLOOR * EXAMPLES)
+
+
+# --------------------------------------------------------------------------
+# Every valid entry gets its page (hazard H-25)
+
+
+@pytest.mark.hazard("H-25")
+@pytest.mark.parametrize("accept_language", ["en", "zh-CN"])
+def test_h25_every_valid_entry_with_labs_gets_its_result_page(
+    accept_language: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The MELD comes from any valid labs (the bilirubin is the TBIL): a result, never a 500."""
+    client = APP.test_client()
+    tally = Tally(f"form POST / with valid labs ({accept_language})")
+
+    @fuzz_settings(EXAMPLES // 2)
+    @given(labs=any_labs())
+    def run(labs: dict[str, Any]) -> None:
+        fields = {"failure_type": "ACLF", "meld": "", "alt": "240", "alt_unit": "U/L",
+                  "tbil": repr(labs["bilirubin"]),
+                  "tbil_unit": labs.get("bilirubin_unit", "umol/L")}  # fmt: skip
+        for name, value in labs.items():
+            if name in ("bilirubin", "bilirubin_unit"):
+                continue
+            if name == "dialysis":
+                if value:
+                    fields["lab_dialysis"] = "y"
+                continue
+            fields[f"lab_{name}"] = value if isinstance(value, str) else repr(value)
+        r = client.post("/", data=fields, headers={"Accept-Language": accept_language})
+        tally.add(r.status_code)
+        assert_clear_html(r, {200})
+        assert 'class="headline-value"' in r.get_data(as_text=True)
+
+    run()
+    tally.report(capsys, FLOOR * (EXAMPLES // 2))
+
+
+@pytest.mark.hazard("H-25")
+@pytest.mark.parametrize("accept_language", ["en", "zh-CN"])
+def test_h25_any_entry_within_the_ranges_gets_a_page_never_an_error(
+    accept_language: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Baseline, labs, date and follow-up values, each within its range: the result, or the
+    form with a message (a cross-field check such as a follow-up date), never a 500."""
+    client = APP.test_client()
+    tally = Tally(f"form POST / with entries within the ranges ({accept_language})")
+
+    @fuzz_settings()
+    @given(fields=any_entry())
+    def run(fields: dict[str, str]) -> None:
+        r = client.post("/", data=fields, headers={"Accept-Language": accept_language})
+        tally.add(r.status_code)
+        assert_clear_html(r, {200, 422})
+
+    run()
+    tally.report(capsys, FLOOR * EXAMPLES)
+    # Most entries within the ranges are assessed: the strategy is not generating refusals.
+    assert tally.statuses[200] >= 0.5 * tally.cases, tally.statuses
