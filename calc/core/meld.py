@@ -796,11 +796,29 @@ def _require_canonical(**values: float) -> dict[str, Decimal]:
     return out
 
 
+# The notes of the bounds applied are words, in the language of the request, like every
+# message; their numbers are the labs' and the table's. The labs are named by these
+# marked words (INR is INR in every language).
+_BOUND_NAMES: Final = {
+    "bilirubin": N_("bilirubin"),
+    "creatinine": N_("creatinine"),
+    "sodium": N_("sodium"),
+    "albumin": N_("albumin"),
+}
+
+
+def _lab_name(name: str) -> str:
+    return gettext(_BOUND_NAMES[name]) if name in _BOUND_NAMES else name
+
+
 def _floor(name: str, value: Decimal, floor: Decimal, unit: str, notes: list[str]) -> Decimal:
     if value < floor:
         unit_text = f" {unit}" if unit else ""
-        shown = _note_number(value)
-        notes.append(f"{name} {shown}{unit_text} below {floor}, set to {floor}{unit_text}")
+        notes.append(
+            gettext("{name} {value}{unit} below {floor}, set to {floor}{unit}").format(
+                name=_lab_name(name), value=_note_number(value), unit=unit_text, floor=floor
+            )
+        )
         return floor
     return value
 
@@ -809,10 +827,14 @@ def _creatinine_used(
     value: Decimal, cap: Decimal, floor: Decimal, *, dialysis: bool, notes: list[str]
 ) -> Decimal:
     if dialysis:
-        notes.append(f"creatinine set to {cap} mg/dL (dialysis)")
+        notes.append(gettext("creatinine set to {cap} mg/dL (dialysis)").format(cap=cap))
         return cap
     if value > cap:
-        notes.append(f"creatinine {_note_number(value)} mg/dL above {cap}, set to {cap} mg/dL")
+        notes.append(
+            gettext("creatinine {value} mg/dL above {cap}, set to {cap} mg/dL").format(
+                value=_note_number(value), cap=cap
+            )
+        )
         return cap
     return _floor("creatinine", value, floor, "mg/dL", notes)
 
@@ -821,17 +843,24 @@ def _bounded(
     name: str, value: Decimal, low: Decimal, high: Decimal, unit: str, notes: list[str]
 ) -> Decimal:
     if value < low:
-        notes.append(f"{name} {_note_number(value)} {unit} below {low}, bounded to {low} {unit}")
-        return low
-    if value > high:
-        notes.append(f"{name} {_note_number(value)} {unit} above {high}, bounded to {high} {unit}")
-        return high
-    return value
+        text = gettext("{name} {value} {unit} below {bound}, bounded to {bound} {unit}")
+        bound = low
+    elif value > high:
+        text = gettext("{name} {value} {unit} above {bound}, bounded to {bound} {unit}")
+        bound = high
+    else:
+        return value
+    notes.append(
+        text.format(name=_lab_name(name), value=_note_number(value), unit=unit, bound=bound)
+    )
+    return bound
 
 
 def _cap(name: str, value: int, cap: int, notes: list[str]) -> int:
     if value > cap:
-        notes.append(f"{name} {value} capped at {cap}")
+        notes.append(
+            gettext("{name} {value} capped at {cap}").format(name=name, value=value, cap=cap)
+        )
         return cap
     return value
 
@@ -1090,7 +1119,11 @@ def meld_na(meld_i: int, sodium_mmol_l: float) -> MeldNaWorking:
     sodium = _require_canonical(sodium_mmol_l=sodium_mmol_l)["sodium_mmol_l"]
     notes: list[str] = []
     if meld_i <= k.threshold:
-        notes.append(f"MELD(i) {meld_i} ≤ {k.threshold}, sodium term not applied (MELD-Na = MELD)")
+        notes.append(
+            gettext(
+                "MELD(i) {meld_i} ≤ {threshold}, sodium term not applied (MELD-Na = MELD)"
+            ).format(meld_i=meld_i, threshold=k.threshold)
+        )
         return MeldNaWorking(
             meld_i=meld_i,
             sodium_mmol_l=None,

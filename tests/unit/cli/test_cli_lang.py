@@ -145,6 +145,13 @@ MELD_LABS = ["--bilirubin", "51", "--bilirubin-unit", "umol/L", "--inr", "1.5",
              "--creatinine", "1.2", "--creatinine-unit", "mg/dL", "--sodium", "130",
              "--albumin", "30", "--albumin-unit", "g/L", "--sex", "female"]  # fmt: skip
 
+MELD_BOUNDS_LOW = ["--bilirubin", "0.3", "--bilirubin-unit", "mg/dL", "--inr", "0.9",
+                   "--creatinine", "0.5", "--creatinine-unit", "mg/dL", "--sodium", "140",
+                   "--albumin", "4", "--albumin-unit", "g/dL", "--sex", "male"]  # fmt: skip
+MELD_BOUNDS_HIGH = ["--bilirubin", "30", "--bilirubin-unit", "mg/dL", "--inr", "4",
+                    "--creatinine", "5", "--creatinine-unit", "mg/dL", "--sodium", "120",
+                    "--albumin", "1", "--albumin-unit", "g/dL", "--sex", "female"]  # fmt: skip
+
 # Each case: the arguments, and the exit status.
 CHINESE_CASES = {
     "calc --help": (["--help"], 0),
@@ -164,6 +171,12 @@ CHINESE_CASES = {
     "out of range": (["serve", "--port", "0"], 2),
     "unexpected argument": (["meld", "extra"], 2),
     "calc meld": (["meld", *MELD_LABS], 0),
+    # Every kind of bound of the OPTN/UNOS rules and MELD 3.0 (Kim 2021) at once: labs
+    # below the floor of 1.0, creatinine above the cap, sodium and albumin outside their
+    # bounds, scores capped at 40, MELD(i) at or below 11 with a sodium.
+    "calc meld, bounds below": (["meld", *MELD_BOUNDS_LOW], 0),
+    "calc meld, bounds above": (["meld", *MELD_BOUNDS_HIGH], 0),
+    "calc meld, on dialysis": (["meld", *MELD_BOUNDS_HIGH, "--dialysis"], 0),
 }
 
 

@@ -11,63 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
-import click
 import pytest
-from babel.messages.catalog import Catalog, Message
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Message
 
-from calc.cli import clickwords
 from calc.core import i18n
-
-ROOT = Path(__file__).resolve().parents[3]
-PO = ROOT / "calc" / "translations" / i18n.CHINESE / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {
-    "_": None,
-    "gettext": None,
-    "ngettext": (1, 2),
-    "N_": None,
-    "lazy_gettext": None,
-}
-
-
-def extracted() -> dict[str, tuple[str, ...]]:
-    """msgid -> (msgid, msgid_plural?) of every message marked in calc/ and templates/,
-    and of click's own messages (:func:`click_messages`)."""
-    out: dict[str, tuple[str, ...]] = {}
-    method_map = [("calc/**.py", "python"), ("templates/**.html", "jinja2")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT, method_map, options, keywords=KEYWORDS
-    ):
-        ids = (message,) if isinstance(message, str) else tuple(m for m in message if m)
-        out[ids[0]] = ids
-    return {**click_messages(), **out}
-
-
-def click_messages() -> dict[str, tuple[str, ...]]:
-    """msgid -> ids of click's own messages, from the installed click's sources.
-
-    click marks them with the stdlib's ``_`` and ``ngettext``; calc.cli.clickwords
-    shows them in the command's language from our catalog. ``UNEXTRACTED`` are the
-    ones click passes to ``_`` as a variable.
-    """
-    out: dict[str, tuple[str, ...]] = {m: (m,) for m in clickwords.UNEXTRACTED}
-    folder = Path(click.__file__).parent
-    keywords = {"_": None, "ngettext": (1, 2)}
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        folder, [("**.py", "python")], keywords=keywords
-    ):
-        ids = (message,) if isinstance(message, str) else tuple(m for m in message if m)
-        out[ids[0]] = ids
-    return out
-
-
-def catalog() -> Catalog:
-    with PO.open("rb") as f:
-        return read_po(f, locale=i18n.CHINESE)
+from tests.catalog import PO, ROOT, catalog, extracted
 
 
 def test_extraction_finds_the_templates_and_the_core() -> None:
