@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from ..core import i18n, savefile
 from ..core.assessment import run
 from ..core.i18n import N_
+from ..core.memo import once
 from ..core.report import (
     HEADLINE_WHAT,
     classic_working_line,
@@ -35,6 +37,7 @@ from ..core.report import (
     unit_label,
     versions_text,
 )
+from ..core.results import Assessment
 from ..version import __version__
 from .figure import build_figure, build_trajectory
 from .forms import FAILURE_TYPE_HINTS, AssessmentForm
@@ -135,6 +138,7 @@ def submit() -> tuple[str, int]:
             a=result,
             figure=build_figure(result),
             trajectory=build_trajectory(result),
+            **_sections_no_patient_changes(result),
             note=note_text(result, assessed=assessed, reference=reference),
             patient_ref=reference,
             clinician=(clinician or "").strip(),
@@ -143,6 +147,36 @@ def submit() -> tuple[str, int]:
         ),
         200,
     )
+
+
+def _sections_no_patient_changes(a: Assessment) -> dict[str, Markup]:
+    """The result page's sections that hold no patient value (the controlled evidence, the
+    basis of the result): rendered once per evidence, failure type and language.
+
+    The partial templates are given only what the evidence says for the type, never the
+    assessment, so no patient value can reach what is kept.
+    """
+    key = ("result sections", a.inputs.failure_type, i18n.get_language())
+    return once(a.stamp, key, lambda: _render_sections(a))
+
+
+def _render_sections(a: Assessment) -> dict[str, Markup]:
+    stamp, context = a.stamp, a.context
+    # Markup: each is a whole template's output, escaped by the template's autoescape.
+    return {
+        "context_html": Markup(render_template("_context.html", context=context)),  # noqa: S704
+        "basis_html": Markup(  # noqa: S704
+            render_template(
+                "_basis.html",
+                stamp=stamp,
+                context=context,
+                intended_use=a.intended_use,
+                derivation=a.derivation,
+                limits=a.limits,
+                versions=versions_text(a),
+            )
+        ),
+    }
 
 
 @bp.post("/save")

@@ -830,3 +830,44 @@ def test_h15_the_result_says_what_a_saved_file_holds(client: FlaskClient) -> Non
     text = _text(_page(client))
     assert "The saved file contains the patient reference and the values entered" in text
     assert "never stored" not in text
+
+
+# --------------------------------------------------------------------------
+# The sections no patient changes, rendered once
+
+
+def _section(html: str, css_class: str) -> str:
+    start = html.index(f'<section class="block {css_class}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_sections_kept_once_are_the_same_for_other_patients_and_hold_none_of_them(
+    client: FlaskClient,
+) -> None:
+    """The controlled evidence and the basis are kept per evidence, type and language: two
+    patients of a type get the same bytes, and neither patient's values are in them."""
+    # Values found nowhere in the evidence's words or numbers.
+    first = {**GOOD, "meld": "28", "alt": "7777", "tbil": "654.3", "patient_ref": "REF-QX"}
+    second = {**GOOD, "meld": "17", "alt": "8989", "tbil": "432.1", "patient_ref": "REF-ZW",
+              "transplant_date": "2025-07-04"}  # fmt: skip
+    pages = [client.post("/", data=p).get_data(as_text=True) for p in (first, second)]
+    for css_class in ("context", "basis"):
+        kept = [_section(page, css_class) for page in pages]
+        assert kept[0] == kept[1]
+        for patient in (first, second):
+            for value in (patient["patient_ref"], patient["alt"], patient["tbil"]):
+                assert value not in kept[0]
+    assert "doi:10.12449/JCH240822" in _section(pages[0], "context")  # Ding 2024, ACLF
+    assert "How each number is derived" in _section(pages[0], "basis")
+    assert "Controlled evidence (context" in pages[0] and "Basis of this result" in pages[0]
+
+
+def test_the_sections_kept_once_follow_the_type_and_the_language(client: FlaskClient) -> None:
+    aclf = client.post("/", data=GOOD).get_data(as_text=True)
+    clf = client.post("/", data={**GOOD, "failure_type": "CLF"}).get_data(as_text=True)
+    zh = client.post("/", data=GOOD, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    # Ding 2024 covers ACLF only; the derivation names the type's pooled decrease.
+    assert "doi:10.12449/JCH240822" in _section(aclf, "context")
+    assert "No controlled MELD estimate" in _section(clf, "context")
+    assert "14.93" in _section(aclf, "basis") and "4.6" in _section(clf, "basis")
+    assert "对照证据" in _section(zh, "context") and "本结果的依据" in _section(zh, "basis")
