@@ -88,3 +88,22 @@ def any_entry(draw: st.DrawFn) -> dict[str, str]:
         fields["fu_meld"] = str(draw(st.integers(int(MELD_RANGE.low), int(MELD_RANGE.high))))
         fields["fu_meld_day"] = str(draw(day))
     return fields
+
+
+def as_api_request(fields: dict[str, str]) -> dict[str, Any]:
+    """The form's fields as the JSON API's request (numbers as JSON numbers), by the field
+    table: the same entry through the other way in."""
+    from calc.core.assessment import assemble
+    from calc.core.fields import Adapter, Field, Kind
+
+    def value_of(field: Field) -> object:
+        assert field.form is not None
+        text = fields.get(field.form, "")
+        if field.kind is Kind.FLAG:
+            return text == "y"
+        if field.kind is Kind.NUMBER and text.strip():
+            number = float(text)
+            return int(number) if number.is_integer() else number
+        return text
+
+    return assemble(Adapter.FORM, value_of)

@@ -32,7 +32,7 @@ from werkzeug.test import TestResponse
 from calc import create_app
 from calc.web.app import CSP, NO_STORE
 from calc.web.forms import AssessmentForm
-from tests.strategies import any_entry, any_labs
+from tests.strategies import any_entry, any_labs, as_api_request
 
 APP = create_app({"TESTING": True})
 EXAMPLES = int(os.environ.get("CALC_FUZZ_EXAMPLES", "200"))
@@ -559,4 +559,27 @@ def test_h25_any_entry_within_the_ranges_gets_a_page_never_an_error(
     run()
     tally.report(capsys, FLOOR * EXAMPLES)
     # Most entries within the ranges are assessed: the strategy is not generating refusals.
+    assert tally.statuses[200] >= 0.5 * tally.cases, tally.statuses
+
+
+@pytest.mark.hazard("H-25")
+def test_h25_any_entry_within_the_ranges_gets_an_answer_from_the_api(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The same entries as JSON: the assessment, or errors by field, never a 500; and the
+    API and the form agree on which entries they assess."""
+    client = APP.test_client()
+    tally = Tally("API POST /api/v1/assess with entries within the ranges")
+
+    @fuzz_settings()
+    @given(fields=any_entry())
+    def run(fields: dict[str, str]) -> None:
+        r = client.post("/api/v1/assess", json=as_api_request(fields))
+        tally.add(r.status_code)
+        assert_clear_json(r, {200, 422})
+        page = client.post("/", data=fields)
+        assert page.status_code == r.status_code
+
+    run()
+    tally.report(capsys, FLOOR * EXAMPLES)
     assert tally.statuses[200] >= 0.5 * tally.cases, tally.statuses
