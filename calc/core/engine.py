@@ -105,6 +105,21 @@ EVIDENCE_WORDS = (
         "Patients with baseline MELD ≥ 20 had a larger MELD decrease after MSCT than those with"
         " baseline MELD < 20; the sizes of the two decreases were not reported."
     ),
+    # What the meta-analysis does not report (Cao 2018's "not_reported": this calculator's
+    # words for what is unknown, shown among the limits of the evidence).
+    N_("Whether the ± after each MELD decrease is a standard deviation or a standard error."),
+    N_("The number of patients behind each MELD decrease (ACLF, CLF)."),
+    N_("The time point of the MELD decrease (baseline minus which follow-up)."),
+    N_("The size of the ALT decrease at half a month."),
+    N_("The MELD decreases within the baseline MELD ≥ 20 and < 20 groups."),
+    N_(
+        "Any MELD change for acute liver failure (ALF), or any result for subacute liver failure"
+        " (SALF)."
+    ),
+    N_(
+        "Any comparison with a control group: all changes are before/after MSCT in treated"
+        " patients."
+    ),
     N_(
         "The pooled MELD fall of Cao et al. 2018 is a before/after change in treated patients and"
         " includes whatever recovery standard care brings; the mean difference of Ding et al."
@@ -513,7 +528,7 @@ def limits_text(not_reported: tuple[str, ...]) -> tuple[str, ...]:
     printed)."""
     fixed = tuple(gettext(limit) for limit in LIMITS_FIXED)
     item = gettext("Not reported: {item}")
-    return fixed + tuple(item.format(item=_lower_first(n)) for n in not_reported)
+    return fixed + tuple(item.format(item=_lower_first(gettext(n))) for n in not_reported)
 
 
 def context_for(evidence: Evidence, failure_type: FailureType) -> ContextView:

@@ -177,3 +177,44 @@ def test_the_runtime_reads_the_po_when_no_mo_is_built() -> None:
         assert i18n.gettext("Type of liver failure") == "Type of liver failure"
     finally:
         i18n.translations.cache_clear()
+
+
+# --------------------------------------------------------------------------
+# Words of the evidence files shown translated
+
+
+def test_every_word_the_catalog_translates_from_the_evidence_files_is_in_them() -> None:
+    """A sentence of the files marked for translation (calc.core.engine.EVIDENCE_WORDS) that
+    the files no longer hold would leave the new sentence in English without a failure."""
+    import json
+
+    from calc.core.engine import EVIDENCE_WORDS
+
+    strings: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            strings.add(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for name in ("evidence.json", "ding2024.json"):
+        walk(json.loads((ROOT / "calc" / "core" / "data" / name).read_text("utf-8")))
+    assert [w for w in EVIDENCE_WORDS if w not in strings] == []
+
+
+def test_the_limits_of_the_evidence_are_worded_in_chinese() -> None:
+    """What the meta-analysis does not report is shown in Chinese, item by item."""
+    from calc.core.engine import LIMITS_FIXED, limits_text
+    from calc.core.evidence import load_evidence
+
+    evidence = load_evidence()
+    assert len(evidence.not_reported) >= 5
+    with i18n.language(i18n.CHINESE):
+        limits = limits_text(evidence.not_reported)
+    for item, line in zip(evidence.not_reported, limits[len(LIMITS_FIXED) :], strict=True):
+        assert item not in line and re.search(r"[\u4e00-\u9fff]", line), line
