@@ -126,7 +126,7 @@ def _language_of(argv: Sequence[str]) -> str:
 
     Read before click parses the line (``calc``'s own options come before the
     command's name); a --lang that names no language is refused by
-    :func:`_choose_language`, in the language of the environment.
+    :func:`_check_language`, in the language of the environment.
     """
     for i, arg in enumerate(argv):
         tag = None
@@ -141,21 +141,15 @@ def _language_of(argv: Sequence[str]) -> str:
     return i18n.from_environment(dict(os.environ))
 
 
-def _choose_language(ctx: click.Context, param: click.Parameter, lang: str | None) -> None:
-    """--lang, else LC_ALL, LC_MESSAGES or LANG: set first (eager), so help is in it too."""
-    if lang is None:
-        chosen = i18n.from_environment(dict(os.environ))
-    else:
-        found = i18n.parse_language(lang)
-        if found is None:
-            _fail(
-                gettext("--lang must be one of {languages}, not {value}").format(
-                    languages=", ".join(i18n.TAGS.values()), value=repr(lang)
-                )
+def _check_language(ctx: click.Context, param: click.Parameter, lang: str | None) -> None:
+    """Refuse a --lang that names no language (the language itself is chosen, before
+    parsing, by :meth:`_LazyGroup.main`)."""
+    if lang is not None and i18n.parse_language(lang) is None:
+        _fail(
+            gettext("--lang must be one of {languages}, not {value}").format(
+                languages=", ".join(i18n.TAGS.values()), value=repr(lang)
             )
-        chosen = found
-    # For this command only: the language is reset when the command ends (in-process callers).
-    ctx.with_resource(i18n.language(chosen))
+        )
 
 
 @click.group(
@@ -181,7 +175,7 @@ def _choose_language(ctx: click.Context, param: click.Parameter, lang: str | Non
     metavar="LANG",
     is_eager=True,
     expose_value=False,
-    callback=_choose_language,
+    callback=_check_language,
     help_text=N_(
         "Language of the output: en or zh-CN (also zh, zh-Hans). Default: from LC_ALL,"
         " LC_MESSAGES or LANG, else English."
