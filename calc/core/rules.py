@@ -128,9 +128,20 @@ def subtract_printed(baseline: Num, scale: Any, mean_scaled: Any) -> Num:
     return result
 
 
+_FLOOR: Final = float(MELD_FLOOR)
+_CAP: Final = float(MELD_CAP)
+
+
 def bound_meld(value: Num) -> Num:
-    """A MELD bounded to 6–40 (NaN stays NaN: no estimate)."""
-    bounded: Num = np.minimum(np.maximum(value, float(MELD_FLOOR)), float(MELD_CAP))
+    """A MELD bounded to 6–40 (NaN stays NaN: no estimate).
+
+    One patient's float takes Python's ``min``/``max``: the same comparisons as
+    numpy's, element by element (a NaN first argument is kept by both), without
+    the cost of a numpy call on a scalar, which is most of a request's arithmetic.
+    """
+    if isinstance(value, float):
+        return min(max(value, _FLOOR), _CAP)
+    bounded: Num = np.minimum(np.maximum(value, _FLOOR), _CAP)
     return bounded
 
 
