@@ -212,9 +212,13 @@ def _stratum(inputs: PatientInputs, evidence: Evidence, t: TypeTable, ft: int) -
     """The baseline-MELD finding, for types whose pooled change it qualifies."""
     if not t.available[ft]:
         return None
-    comp = evidence.baseline_meld
-    threshold = t.threshold
     high = bool(high_stratum(t, inputs.meld))
+    return once(evidence, ("stratum", high, get_language()),
+                lambda: _build_stratum(evidence.baseline_meld, t.threshold, high))  # fmt: skip
+
+
+def _build_stratum(comp: Comparison, threshold: float, high: bool) -> Stratum:
+    """The same for every patient on one side of the threshold (and a language)."""
     return Stratum(
         group=f">={threshold:g}" if high else f"<{threshold:g}",
         threshold=threshold,

@@ -751,6 +751,35 @@ def summary_text(a: Assessment) -> str:
         lines.append(_("Warnings:"))
         lines.extend(f"  - {w.title}: {w.message}" for w in a.warnings)
     lines.extend(context_lines(a))
+    if a.inputs.transplant_date is None:
+        # No dates: these lines depend only on the type, the stratum and whether the
+        # baseline TBIL is above the pooled level.
+        s = a.stratum
+        key = ("summary middle", a.inputs.failure_type, s and s.group, a.tbil.informative,
+               i18n.get_language())  # fmt: skip
+        lines.extend(once(a.stamp, key, lambda: _summary_middle(a)))
+    else:
+        lines.extend(_summary_middle(a))
+    if a.labs is not None:
+        lines.append(
+            _(
+                "MELD from labs: classic MELD {meld}; MELD-Na {meld_na}; MELD 3.0 {meld_3_0}"
+                " (MELD-Na and MELD 3.0 for context only)."
+            ).format(
+                meld=a.labs.meld, meld_na=_score(a.labs.meld_na), meld_3_0=_score(a.labs.meld_3_0)
+            )
+        )
+    if a.followup is not None and a.followup.markers:
+        lines.append(_("Follow-up:"))
+        lines.extend(f"  {m.symbol} {m.text}" for m in a.followup.markers)
+    lines.append(basis)
+    return "\n".join(lines)
+
+
+def _summary_middle(a: Assessment) -> tuple[str, ...]:
+    """The stratum, the scope and what the meta-analysis reports for the markers, with the
+    dates to check them."""
+    lines = []
     strat = stratum_text(a)
     if strat:
         lines.append(strat)
@@ -776,20 +805,7 @@ def summary_text(a: Assessment) -> str:
             " to check: {when}."
         )
     lines.append(tbil_line.format(finding=a.tbil.finding, when=tbil_when))
-    if a.labs is not None:
-        lines.append(
-            _(
-                "MELD from labs: classic MELD {meld}; MELD-Na {meld_na}; MELD 3.0 {meld_3_0}"
-                " (MELD-Na and MELD 3.0 for context only)."
-            ).format(
-                meld=a.labs.meld, meld_na=_score(a.labs.meld_na), meld_3_0=_score(a.labs.meld_3_0)
-            )
-        )
-    if a.followup is not None and a.followup.markers:
-        lines.append(_("Follow-up:"))
-        lines.extend(f"  {m.symbol} {m.text}" for m in a.followup.markers)
-    lines.append(basis)
-    return "\n".join(lines)
+    return tuple(lines)
 
 
 def _summary_fixed(a: Assessment) -> tuple[str, str, str]:
