@@ -23,7 +23,7 @@ from .inputs import UMOL_L_PER_MG_DL, UNIT_LABELS, TbilUnit
 from .jsonview import MELD_SOURCES, RANGE_KIND_LABELS
 from .meld import MELD_NA, MeldResult, Term
 from .memo import once
-from .results import Assessment, ContextView, RangeEstimate, VersionStamp
+from .results import Assessment, ContextView, RangeEstimate, Stratum, VersionStamp
 from .rules import decimals_of
 
 DOI_URL = "https://doi.org/"
@@ -193,15 +193,7 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
         labs=labs_view(a),
         followup=followup_view(a),
         baseline_stratum=None if s is None else s.group,
-        stratum=None
-        if s is None
-        else jv.StratumJson(
-            group=s.group,
-            threshold=s.threshold,
-            this_group_larger=s.this_group_larger,
-            finding=s.finding,
-            p_value=s.p_value,
-        ),
+        stratum=None if s is None else once(s, ("stratum view",), lambda: _stratum_view(s)),
         markers=jv.Markers(
             population_note=a.population_note,
             alt=jv.AltMarkerJson(
@@ -238,13 +230,25 @@ def assessment_view(a: Assessment) -> jv.AssessmentJson:
         scope_note=a.scope_note,
         evidence=once(a.stamp, ("evidence stamp",), lambda: _evidence_stamp(a.stamp)),
         version=once(a.stamp, ("versions",), lambda: _versions(a.stamp)),
-        basis=_basis(a.intended_use, a.derivation, a.limits),
+        # The stamp, the intended use, the derivation and the limits are made together,
+        # once per evidence, type and language (calc.core.engine).
+        basis=once(a.stamp, ("basis",), lambda: _basis(a.intended_use, a.derivation, a.limits)),
         summary_text=summary_text(a),
     )
 
 
 # The parts of the body that are the same for every patient of an evidence (and a type,
 # and a language): immutable, so each is built once rather than per request.
+
+
+def _stratum_view(s: Stratum) -> jv.StratumJson:
+    return jv.StratumJson(
+        group=s.group,
+        threshold=s.threshold,
+        this_group_larger=s.this_group_larger,
+        finding=s.finding,
+        p_value=s.p_value,
+    )
 
 
 def _evidence_stamp(stamp: VersionStamp) -> jv.EvidenceStamp:

@@ -36,11 +36,15 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# One decoder for every request: json.loads with a hook builds a new one per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates)
+
+
 def read_json_object() -> dict[str, Any]:
     """The request body as a JSON object, or BadBody."""
     raw = request.get_data(cache=False)
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+        data = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         if isinstance(exc, BadBody):
             raise
