@@ -19,6 +19,7 @@ from .fields import FIELDS, Adapter, Field, Kind, fields_of
 from .followup import FollowupInputs, assess_followup, validate_followup
 from .inputs import InputError, PatientInputs, parse_date, validate_inputs
 from .meld import CLASSIC_MELD, LabInputs, compute_meld, validate_labs
+from .quickinit import quick_init
 from .results import Assessment
 
 # The request's fields, from the field table: the top-level names (labs and followup
@@ -36,6 +37,7 @@ LAB_VALUE_FIELDS = tuple(
 )
 
 
+@quick_init
 @dataclass(frozen=True)
 class AssessmentRequest:
     """A validated request: nothing computed yet (:func:`run` computes).

@@ -28,6 +28,7 @@ from .i18n import N_, get_language, gettext
 from .inputs import UMOL_L_PER_MG_DL, PatientInputs, TbilUnit, umol_l_to_tbil_unit
 from .meld import MeldResult
 from .memo import once
+from .quickinit import quick_init
 from .results import (
     AltMarker,
     Assessment,
@@ -306,6 +307,7 @@ def _tbil_text(value_umol_l: float, unit: TbilUnit, pooled: str | None = None) -
     return f"{value_umol_l:g} μmol/L"
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Seen:
     """What a warning's words may name: the patient and what was derived for them."""

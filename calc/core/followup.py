@@ -41,6 +41,7 @@ from .inputs import (
     tbil_to_umol_l,
     umol_l_to_tbil_unit,
 )
+from .quickinit import quick_init
 from .results import FollowupResult, MarkerStatus, WarningItem
 
 # How far from its marker day a value still counts as "at" that marker. These
@@ -83,6 +84,7 @@ class Measurement:
     date: date | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class FollowupInputs:
     alt_day15: Measurement | None = None

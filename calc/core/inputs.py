@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from .evidence import FailureType
 from .i18n import N_, gettext
+from .quickinit import quick_init
 
 # 1 μkat/L = 60 U/L by the SI definition (1 μmol/s = 60 μmol/min).
 U_L_PER_UKAT_L = 60.0
@@ -414,6 +415,7 @@ def _mislabel_message(
     return message
 
 
+@quick_init
 @dataclass(frozen=True)
 class PatientInputs:
     """Validated inputs; canonical units live in the field names."""

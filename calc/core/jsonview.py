@@ -11,7 +11,9 @@ The classes are frozen but not slotted: orjson writes a dataclass from its
 ``__dict__`` about four times faster than from its slots (measured on this
 package's Assessment body: 2.7 µs against 12.8 µs), and frozen, an instance holds
 its fields and nothing else (tests/contract/test_openapi.py checks that no class
-adds an attribute).
+adds an attribute). Each takes :func:`calc.core.quickinit.quick_init`'s ``__init__``,
+which fills that ``__dict__`` directly: the same parameters, still frozen, and the
+body's objects made in about 9 µs instead of 11 (one assessment, in process).
 
 Field order is JSON key order. Enumerated strings are typed with the enum that
 defines them (:class:`~calc.core.evidence.FailureType`, the unit enums, ...);
@@ -50,6 +52,7 @@ from .followup import FollowupKey
 from .i18n import N_
 from .inputs import MELD_RANGE, AltUnit, TbilUnit
 from .meld import CLASSIC_MELD, MELD_3_0, MELD_NA, Sex
+from .quickinit import quick_init
 from .results import WARNING_TITLES
 
 # --------------------------------------------------------------------------
@@ -150,6 +153,7 @@ WarningCode = Annotated[str, Spec(choices=WARNING_CODES)]
 # POST /api/v1/assess
 
 
+@quick_init
 @dataclass(frozen=True)
 class AltQuantity:
     """An ALT value with its unit.
@@ -166,6 +170,7 @@ class AltQuantity:
     unit: AltUnit
 
 
+@quick_init
 @dataclass(frozen=True)
 class TbilQuantity:
     """A TBIL value with its unit.
@@ -182,6 +187,7 @@ class TbilQuantity:
     unit: TbilUnit
 
 
+@quick_init
 @dataclass(frozen=True)
 class Input:
     """The validated inputs, in canonical units beside the values as entered.
@@ -214,6 +220,7 @@ class Input:
     transplant_date: datetime.date | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Range:
     """An interval of the MELD decrease and the MELD after MSCT it implies.
@@ -249,6 +256,7 @@ class Range:
     assumption: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class MeldReductionJson:
     """The pooled MELD decrease of the patient's type and the expected MELD after MSCT.
@@ -331,6 +339,7 @@ class MeldReductionJson:
     unavailable_reason: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Outcome:
     """One controlled result as printed (effect = MSC minus control; Ding et al. 2024).
@@ -361,6 +370,7 @@ class Outcome:
     unit: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class ContextAvailable:
     """Controlled evidence (MSC versus control) for the patient's type, as printed.
@@ -418,6 +428,7 @@ class ContextAvailable:
     why_different: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class ContextUnavailable:
     """No controlled evidence covers the patient's type (or none is loaded).
@@ -437,6 +448,7 @@ class ContextUnavailable:
     message: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class MeldUsed:
     """The baseline MELD the assessment used, and where it comes from.
@@ -459,6 +471,7 @@ class MeldUsed:
     how: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class EnteredLab:
     """One lab as entered and as converted to the unit the formulas use.
@@ -485,6 +498,7 @@ class EnteredLab:
     unit_canonical: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Term:
     """One term of a formula.
@@ -501,6 +515,7 @@ class Term:
     value: float
 
 
+@quick_init
 @dataclass(frozen=True)
 class ClassicMeldWorking:
     """Classic MELD (Kamath et al. 2001, OPTN/UNOS rules): the labs used and the steps.
@@ -543,6 +558,7 @@ class ClassicMeldWorking:
     source: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class MeldNaWorking:
     """MELD-Na (OPTN policy, January 2016): the MELD(i) and sodium used.
@@ -575,6 +591,7 @@ class MeldNaWorking:
     source: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Meld30Working:
     """MELD 3.0 (Kim et al. 2021): the labs used and the terms.
@@ -618,6 +635,7 @@ class Meld30Working:
     source: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class MeldWorking:
     """The working of the MELD scores: values as entered, converted and used.
@@ -653,6 +671,7 @@ class MeldWorking:
     bounds_applied: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Labs:
     """The MELD scores computed from the labs, with their working.
@@ -679,6 +698,7 @@ class Labs:
     working: MeldWorking
 
 
+@quick_init
 @dataclass(frozen=True)
 class FollowupValue:
     """A follow-up value as entered.
@@ -695,6 +715,7 @@ class FollowupValue:
     unit: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class FollowupMarker:
     """One follow-up value against the patient's baseline and the pooled response.
@@ -764,6 +785,7 @@ class FollowupMarker:
     text: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Followup:
     """The follow-up values against the baseline and the pooled response.
@@ -778,6 +800,7 @@ class Followup:
     markers: tuple[FollowupMarker, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class StratumJson:
     """The patient's baseline-MELD group and what the source found for it.
@@ -804,6 +827,7 @@ class StratumJson:
     p_value: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AltMarkerJson:
     """What the pooled patients showed for ALT, and when to check this patient's.
@@ -841,6 +865,7 @@ class AltMarkerJson:
     p_value: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class TbilMarkerJson:
     """What the pooled patients showed for TBIL, and when to check this patient's.
@@ -885,6 +910,7 @@ class TbilMarkerJson:
     p_value: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Markers:
     """The early-response markers the meta-analysis reports.
@@ -905,6 +931,7 @@ class Markers:
     tbil: TbilMarkerJson
 
 
+@quick_init
 @dataclass(frozen=True)
 class WarningJson:
     """A warning in words, with a stable code for programs.
@@ -928,6 +955,7 @@ class WarningJson:
     demotes_headline: bool
 
 
+@quick_init
 @dataclass(frozen=True)
 class EvidenceStamp:
     """The pooled evidence behind the calculation (Cao et al. 2018).
@@ -959,6 +987,7 @@ class EvidenceStamp:
     document_read: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Versions:
     """The versions behind a result.
@@ -978,6 +1007,7 @@ class Versions:
     context_evidence: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Basis:
     """What the calculator is for and how every number is derived.
@@ -997,6 +1027,7 @@ class Basis:
     limits: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class AssessmentJson:
     """One patient against the evidence: every number with its basis.
@@ -1061,6 +1092,7 @@ class AssessmentJson:
 # POST /api/v1/meld
 
 
+@quick_init
 @dataclass(frozen=True)
 class MeldResponse:
     """Classic MELD, MELD-Na and MELD 3.0 from labs, with the working.
@@ -1087,6 +1119,7 @@ class MeldResponse:
 # GET /api/v1/evidence: the evidence files as loaded (their own types, calc.core.evidence)
 
 
+@quick_init
 @dataclass(frozen=True)
 class PooledEvidence:
     """The pooled before/after changes that drive the calculation (Cao et al. 2018).
@@ -1127,6 +1160,7 @@ class PooledEvidence:
     not_reported: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class ContextEvidenceFile:
     """The controlled evidence shown as context (Ding et al. 2024), never used in the calculation.
@@ -1169,6 +1203,7 @@ EvidenceSources = dict[str, PooledEvidence | ContextEvidenceFile]
 # Errors and liveness
 
 
+@quick_init
 @dataclass(frozen=True)
 class Errors:
     """A refused request (every 4xx): what was wrong, by field.
@@ -1183,6 +1218,7 @@ class Errors:
     errors: dict[str, tuple[str, ...]]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Health:
     """Liveness for load balancers.

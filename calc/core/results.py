@@ -23,7 +23,9 @@ read from the packaged evidence files, so the values quoted here are those of
 the packaged versions. Units are the canonical ones (U/L for ALT, μmol/L for
 TBIL, MELD points) unless a field says "in ``unit``".
 
-Standard library and the input and evidence types only; no arithmetic here.
+Standard library and the input and evidence types only; no arithmetic here. The
+classes are made on every request, so each takes :func:`calc.core.quickinit.quick_init`'s
+``__init__`` (the same parameters, about twice as fast; still frozen).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING
 from .evidence import ContextEvidence, FailureType
 from .i18n import N_, gettext
 from .inputs import PatientInputs
+from .quickinit import quick_init
 
 if TYPE_CHECKING:
     from .meld import MeldResult
@@ -61,6 +64,7 @@ DEMOTING_WARNINGS = frozenset(
 )
 
 
+@quick_init
 @dataclass(frozen=True)
 class RangeEstimate:
     """An interval for the MELD decrease and the MELD after MSCT it implies.
@@ -103,6 +107,7 @@ class RangeEstimate:
     assumption: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class MeldReduction:
     """The pooled MELD decrease of the patient's type and the MELD after MSCT it implies.
@@ -187,6 +192,7 @@ class MeldReduction:
     unavailable_reason: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Stratum:
     """The patient's baseline-MELD group and what the source found for it.
@@ -218,6 +224,7 @@ class Stratum:
     this_group_larger: bool
 
 
+@quick_init
 @dataclass(frozen=True)
 class AltMarker:
     """What the pooled patients showed for ALT, and the date to check this patient's.
@@ -262,6 +269,7 @@ class AltMarker:
     finding: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class TbilMarker:
     """What the pooled patients showed for TBIL, and the dates to check this patient's.
@@ -313,6 +321,7 @@ class TbilMarker:
     finding: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class WarningItem:
     """A warning in words, with a stable code for programs and a short title.
@@ -358,6 +367,7 @@ def _dynamic_title(code: str) -> str:
     return code.replace("_", " ")
 
 
+@quick_init
 @dataclass(frozen=True)
 class ContextView:
     """The controlled evidence for this patient's type, or why there is none.
@@ -380,6 +390,7 @@ class ContextView:
     message: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class VersionStamp:
     """The versions of the calculator and of the evidence behind a result.
@@ -426,6 +437,7 @@ class VersionStamp:
     context_doi: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Assessment:
     """One patient against the evidence: every number with its basis.
@@ -497,6 +509,7 @@ class Assessment:
     followup: FollowupResult | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class MarkerStatus:
     """One follow-up value against the patient's baseline and the pooled response.
@@ -584,6 +597,7 @@ class MarkerStatus:
     text: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class FollowupResult:
     """The follow-up values against the baseline and the pooled response.

@@ -68,9 +68,16 @@ RESULTS_MAY_LOAD = {
     "calc.core.evidence",
     "calc.core.i18n",  # the words of a message in the current language (pure, no Flask)
     "calc.core.inputs",
+    "calc.core.quickinit",
     "calc.core.results",
 }
-RESULTS_MAY_IMPORT = {"calc.core.evidence", "calc.core.i18n", "calc.core.inputs", "calc.core.meld"}
+RESULTS_MAY_IMPORT = {
+    "calc.core.evidence",
+    "calc.core.i18n",
+    "calc.core.inputs",
+    "calc.core.meld",
+    "calc.core.quickinit",  # the types' __init__ (standard library only)
+}
 
 
 # --------------------------------------------------------------------------
