@@ -9,7 +9,6 @@ field, so that a value reaches the JSON only through a documented field.
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 from . import i18n
@@ -271,7 +270,6 @@ def _versions(stamp: VersionStamp) -> jv.Versions:
     )
 
 
-@lru_cache(maxsize=64)
 def _basis(intended_use: str, derivation: tuple[str, ...], limits: tuple[str, ...]) -> jv.Basis:
     return jv.Basis(intended_use=intended_use, derivation=derivation, limits=limits)
 
