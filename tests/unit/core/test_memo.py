@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calc.core import jsonview as jv
 from calc.core import memo
 from calc.core.assessment import run, validate_request
 from calc.core.evidence import Evidence
@@ -62,3 +63,29 @@ def test_no_patient_value_is_a_key(evidence: Evidence) -> None:
     assert set(memo._HELD) == held
     for key in held:
         assert not any(isinstance(part, int) and 10 <= part <= 40 for part in key[1:])
+
+
+def test_what_is_kept_is_what_would_be_built(evidence: Evidence) -> None:
+    """Patient after patient, the body and the summary served from the store equal those
+    built from an empty store: every key names all that its words depend on (type,
+    stratum, whether the TBIL is above the pooled level, date or none, language)."""
+    patients = [
+        {"failure_type": t, "meld": meld, "alt": 240, "tbil": tbil, **date}
+        for t in ("ACLF", "CLF", "ALF", "SALF")
+        for meld in (12, 28)  # each side of the baseline-MELD threshold (20, Cao 2018)
+        for tbil in (40, 320)  # each side of the pooled TBIL level (78.57 μmol/L, Cao 2018)
+        for date in ({}, {"transplant_date": "2026-03-01"})
+    ]
+    memo._HELD.clear()
+    for lang in LANGUAGES:
+        with language(lang):
+            for raw in patients:  # the store keeps filling: each patient is served from it
+                result = run(validate_request(raw, allow_text=False), evidence)
+                served = (jv.plain(assessment_view(result)), summary_text(result))
+                kept = dict(memo._HELD)
+                memo._HELD.clear()  # the same patient from an empty store
+                fresh = run(validate_request(raw, allow_text=False), evidence)
+                built = (jv.plain(assessment_view(fresh)), summary_text(fresh))
+                memo._HELD.clear()
+                memo._HELD.update(kept)
+                assert served == built, (lang, raw)
